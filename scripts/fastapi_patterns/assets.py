@@ -1,0 +1,22 @@
+"""Locate the bundle's assets, in a wheel or in the source tree (editable installs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+
+
+def assets_dir() -> Path:
+    # The wheel ships assets inside the package; a source checkout keeps them at the root.
+    for candidate in (_HERE / "_assets", _HERE.parents[1] / "assets"):
+        if (candidate / "project").is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "The project templates were not found next to the package or in the source tree;"
+        " reinstall fastapi-advanced-patterns."
+    )
+
+
+def project_templates() -> Path:
+    return assets_dir() / "project"

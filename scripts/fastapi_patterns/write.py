@@ -1,0 +1,139 @@
+"""Writing: all files or none, never clobbering a user's file without force.
+
+Files are first written to a staging folder next to their destination (same
+filesystem), then moved into place. Any failure moves every original back and
+removes what was created, so the target is left as it was found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+Replace = Callable[[Path, Path], None]
+
+
+class ConflictError(RuntimeError):
+    """Existing files would be overwritten; lists them."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+        super().__init__(f"Refusing to overwrite existing files (use --force): {shown}")
+
+
+class WriteError(RuntimeError):
+    """Writing failed; nothing was left half-written."""
+
+
+@dataclass
+class WriteResult:
+    created: list[str] = field(default_factory=list)
+    overwritten: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def classify(target: Path, files: Mapping[str, bytes]) -> WriteResult:
+    """Split files into new, changed (would overwrite) and identical ones."""
+    result = WriteResult()
+    for relative, content in files.items():
+        destination = target / relative
+        if destination.is_dir():
+            result.overwritten.append(relative)
+        elif destination.exists() or destination.is_symlink():
+            same = destination.is_file() and destination.read_bytes() == content
+            (result.unchanged if same else result.overwritten).append(relative)
+        else:
+            result.created.append(relative)
+    return result
+
+
+def _missing_dirs(path: Path, stop: Path) -> list[Path]:
+    missing = []
+    while path != stop and not path.exists():
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def write_files(
+    target: Path,
+    files: Mapping[str, bytes],
+    *,
+    force: bool = False,
+    replace: Replace = os.replace,
+) -> WriteResult:
+    """Write files below target atomically as a set. `replace` is injectable for tests."""
+    result = classify(target, files)
+    if result.overwritten and not force:
+        raise ConflictError(result.overwritten)
+    pending = result.created + result.overwritten
+    if not pending:
+        return result
+
+    anchor = target
+    while not anchor.exists():
+        anchor = anchor.parent
+    created_dirs = _missing_dirs(target, anchor)
+    moved_in: list[Path] = []
+    backups: list[tuple[Path, Path]] = []
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".create-fastapi-app-", dir=target))
+    except OSError as error:
+        _remove_dirs(created_dirs)
+        raise WriteError(f"Cannot write to {target}: {error.strerror or error}") from error
+    try:
+        staged = _stage(staging, files, pending)
+        for relative in pending:
+            destination = target / relative
+            for directory in reversed(_missing_dirs(destination.parent, target)):
+                directory.mkdir()
+                created_dirs.append(directory)
+            if relative in result.overwritten:
+                backup = staging / "backup" / relative
+                backup.parent.mkdir(parents=True, exist_ok=True)
+                replace(destination, backup)
+                backups.append((backup, destination))
+            replace(staged[relative], destination)
+            moved_in.append(destination)
+    except OSError as error:
+        _roll_back(moved_in, backups)
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_dirs(created_dirs)
+        raise WriteError(
+            f"Writing {target} failed ({error.strerror or error}); nothing was changed."
+        ) from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return result
+
+
+def _stage(staging: Path, files: Mapping[str, bytes], pending: list[str]) -> dict[str, Path]:
+    staged = {}
+    for index, relative in enumerate(pending):
+        path = staging / "new" / str(index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(files[relative])
+        staged[relative] = path
+    return staged
+
+
+def _roll_back(moved_in: list[Path], backups: list[tuple[Path, Path]]) -> None:
+    for path in reversed(moved_in):
+        path.unlink(missing_ok=True)
+    for backup, original in reversed(backups):
+        if backup.exists():
+            os.replace(backup, original)
+
+
+def _remove_dirs(directories: list[Path]) -> None:
+    # Deepest first; only folders this run created, and only when empty.
+    for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
