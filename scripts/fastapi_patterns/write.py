@@ -69,7 +69,10 @@ def write_files(
     replace: Replace = os.replace,
 ) -> WriteResult:
     """Write files below target atomically as a set. `replace` is injectable for tests."""
-    result = classify(target, files)
+    try:
+        result = classify(target, files)
+    except OSError as error:
+        raise WriteError(f"Cannot read {target}: {error.strerror or error}") from error
     if result.overwritten and not force:
         raise ConflictError(result.overwritten)
     pending = result.created + result.overwritten

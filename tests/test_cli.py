@@ -1,0 +1,183 @@
+"""The CLI over a small template tree: options, errors, dry-run, JSON, conflicts."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fastapi_patterns import cli, generate
+from fastapi_patterns.detect import Detection
+from factories import make_detection, make_tree
+
+TEMPLATES = {
+    "README.md.jinja": "# {{ title }}\n",
+    "__package__/__init__.py": "",
+    "__package__/main.py.jinja": "DB = '{{ db }}'\nREDIS = {{ redis }}\n",
+    "__package__/db.py.jinja": "URL = '{{ database_url_default }}'\n",
+}
+
+
+@pytest.fixture
+def templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = make_tree(tmp_path / "templates", TEMPLATES)
+    monkeypatch.setattr(generate, "project_templates", lambda: root)
+    return root
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "work"
+    directory.mkdir()
+    monkeypatch.chdir(directory)
+    return directory
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_generates_into_name_folder_with_manifest(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "orders-api", "--db", "postgresql")
+    assert code == 0
+    project = work / "orders-api"
+    assert (project / "orders_api" / "main.py").read_text() == "DB = 'postgresql'\nREDIS = False\n"
+    assert (project / "README.md").read_text() == "# Orders Api\n"
+    assert "db: postgresql" in (project / ".create-fastapi-app.yml").read_text()
+    assert "Next steps:" in out
+
+
+def test_json_summary_reports_sources(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "svc", "--redis", "--json", "--dir", "out")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["directory"] == str(work / "out")
+    assert summary["options"]["redis"] == {"value": True, "source": "flag"}
+    assert summary["options"]["db"] == {"value": "sqlite", "source": "default"}
+    assert ".create-fastapi-app.yml" in summary["files"]
+    assert sorted(summary["created"]) == summary["files"]
+    assert any("pytest" in step for step in summary["next_steps"])
+
+
+def test_dry_run_writes_nothing(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "svc", "--dry-run")
+    assert code == 0
+    assert out.startswith("Would write svc")
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "", "class", "ünï", "json"])
+def test_bad_names_exit_2_with_one_line_and_write_nothing(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    code, out, err = run(capsys, name)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("create-fastapi-app: error: ")
+    assert list(work.iterdir()) == []
+
+
+def test_missing_name(templates: Path, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--json")
+    assert code == 2
+    assert "app name" in json.loads(out)["error"]
+    assert "app name" in err
+
+
+def test_conflicts_are_listed_and_force_overwrites(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = work / "svc"
+    make_tree(project, {"README.md": "my notes\n"})
+    code, _, err = run(capsys, "svc")
+    assert code == 2
+    assert "README.md" in err and "--force" in err
+    assert sorted(p.name for p in project.iterdir()) == ["README.md"]
+    assert run(capsys, "svc", "--force")[0] == 0
+    assert (project / "README.md").read_text() == "# Svc\n"
+
+
+def test_rerun_with_same_inputs_is_a_no_op(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "svc", "--json")[0] == 0
+    code, out, _ = run(capsys, "svc", "--json")
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["created"] == [] and summary["overwritten"] == []
+    assert sorted(summary["unchanged"]) == summary["files"]
+
+
+def test_output_is_byte_identical_across_runs(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for folder in ("one", "two"):
+        assert run(capsys, "svc", "--dir", folder, "--redis", "--db", "mysql")[0] == 0
+    one = {p.relative_to(work / "one"): p.read_bytes() for p in (work / "one").rglob("*.*")}
+    two = {p.relative_to(work / "two"): p.read_bytes() for p in (work / "two").rglob("*.*")}
+    assert one == two and len(one) == 5
+
+
+def test_existing_fastapi_app_is_refused_without_force(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = make_detection(existing_fastapi=True, fastapi_app="shop.main:app")
+
+    def fake_detect(path: Path) -> Detection:
+        return found
+
+    monkeypatch.setattr(generate, "detect_project", fake_detect)
+    code, _, err = run(capsys, "svc")
+    assert code == 2
+    assert "shop.main:app" in err and "--force" in err
+    assert list(work.iterdir()) == []
+    assert run(capsys, "svc", "--force")[0] == 0
+
+
+def test_old_detected_python_is_a_clear_error(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = make_detection(python_version="3.9", sources={"python_version": ".python-version"})
+    monkeypatch.setattr(generate, "detect_project", lambda path: found)
+    code, _, err = run(capsys, "svc")
+    assert code == 2
+    assert "3.9" in err and ".python-version" in err and "--python 3.11" in err
+    assert run(capsys, "svc", "--python", "3.12")[0] == 0
+
+
+def test_detect_json_prints_the_detection(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "--detect", str(work), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert {"python_version", "database", "redis", "layout", "fastapi_app"} <= set(data)
+
+
+def test_shim_detects_without_jinja2(tmp_path: Path) -> None:
+    # A bare interpreter without site-packages stands in for a machine with nothing installed.
+    shim = Path(__file__).parents[1] / "scripts" / "create_fastapi_app.py"
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    detected = subprocess.run(
+        [sys.executable, "-S", str(shim), "--detect", str(tmp_path), "--json"],
+        capture_output=True, text=True, env=env, check=False, timeout=60,
+    )  # fmt: skip
+    assert detected.returncode == 0, detected.stderr
+    assert json.loads(detected.stdout)["database"] == "none"
+    generated = subprocess.run(
+        [sys.executable, "-S", str(shim), "svc", "--dir", str(tmp_path / "svc")],
+        capture_output=True, text=True, env=env, check=False, timeout=60,
+    )  # fmt: skip
+    assert generated.returncode == 3
+    assert "jinja2" in generated.stderr and "pip install" in generated.stderr
+    assert not (tmp_path / "svc").exists()
