@@ -50,7 +50,7 @@ lint: $(VENV)/.installed-dev
 
 # Rewrite the golden copies of generated projects after an intended template change.
 golden: $(VENV)/.installed-dev
-	$(BIN)/python -m tests.golden refresh
+	$(BIN)/python tests/golden.py refresh
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -129,6 +129,9 @@ class Server:
     TOOLS: ClassVar[tuple[str, ...]]
     # Signal for a graceful shutdown of the main process.
     stop_signal: ClassVar[signal.Signals] = signal.SIGTERM
+    # What the server logs (lower-cased) once it listens: proof that a ping was
+    # answered by this process, not by whoever else might hold the port.
+    ready_marker: ClassVar[str]
 
     def __init__(
         self,
@@ -310,7 +313,7 @@ class Server:
                     f"{self.kind} exited with code {code} while starting on port {port}."
                     f"\n{self._log_tail()}"
                 )
-            if self._ping(port):
+            if self.ready_marker in self._log_since_launch().lower() and self._ping(port):
                 return
             time.sleep(_POLL_INTERVAL)
         self.kill()
@@ -428,6 +431,7 @@ class PostgresServer(Server):
     TOOLS = ("initdb", "postgres", "pg_isready", "psql")
     # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to leave.
     stop_signal = signal.SIGINT
+    ready_marker = "database system is ready to accept connections"
     user = "postgres"
 
     @classmethod
@@ -583,6 +587,7 @@ class MariaDBServer(Server):
 
     kind = "MariaDB"
     TOOLS = ("mariadbd", "mariadb-install-db", "mariadb-admin", "mariadb")
+    ready_marker = "ready for connections"
     _NAMES: ClassVar[dict[str, tuple[str, ...]]] = {
         "mariadbd": ("mariadbd", "mysqld"),
         "mariadb-install-db": ("mariadb-install-db", "mysql_install_db"),
@@ -704,6 +709,7 @@ class RedisServer(Server):
 
     kind = "Redis"
     TOOLS = ("redis-server",)
+    ready_marker = "ready to accept connections"
     databases = 16
 
     @classmethod
@@ -747,13 +753,13 @@ class RedisServer(Server):
 
     def _ping(self, port: int) -> bool:
         try:
-            return self._command_reply(port, b"PING") == b"+PONG"  # -LOADING while loading
+            return self._command_reply(port, b"PING", timeout=1) == b"+PONG"  # not -LOADING
         except OSError:
             return False
 
-    def _command_reply(self, port: int, command: bytes) -> bytes:
+    def _command_reply(self, port: int, command: bytes, timeout: float = 10) -> bytes:
         """Send an inline command and return its one-line reply without CRLF."""
-        with socket.create_connection((self.host, port), timeout=5) as sock:
+        with socket.create_connection((self.host, port), timeout=timeout) as sock:
             sock.sendall(command + b"\r\n")
             reply = b""
             while not reply.endswith(b"\r\n"):

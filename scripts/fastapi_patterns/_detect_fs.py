@@ -1,0 +1,237 @@
+"""A read-only, bounded view of a project tree: one scan, then cached size-limited reads.
+
+Nothing here writes, follows a symlinked directory, or opens anything but a regular file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+# Directories never entered: VCS data, virtualenvs, dependency and build output, caches.
+SKIP_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".venv", "venv", ".virtualenv", ".direnv", "node_modules",
+        "bower_components", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+        ".hypothesis", ".tox", ".nox", ".cache", ".eggs", "build", "dist", "site-packages",
+        "htmlcov", ".next", ".nuxt", ".svelte-kit", ".turbo", ".parcel-cache", ".terraform",
+        ".serverless", ".aws-sam", ".idea", "target", "coverage", ".gradle", ".pnpm-store",
+        ".yarn", "vendor", "__pypackages__",
+    }
+)  # fmt: skip
+
+# Path parts that mark code which is not the application itself.
+NOT_APP_PARTS = frozenset(
+    {
+        "tests", "test", "testing", "examples", "example", "docs", "doc", "docs_src",
+        "samples", "sample", "tutorial", "tutorials", "benchmarks", "bench", "fixtures",
+        "playground", "sandbox",
+    }
+)  # fmt: skip
+
+MAX_ENTRIES = 200_000
+MAX_DEPTH = 16
+SCAN_SECONDS = 4.0
+CONFIG_LIMIT = 1 << 20  # 1 MiB: no real config file is bigger
+SOURCE_LIMIT = 512 << 10
+
+
+def parent(rel: str) -> str:
+    """The folder of a POSIX relative path; "" is the scan root."""
+    return rel.rpartition("/")[0]
+
+
+def join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def ancestors(folder: str) -> list[str]:
+    """`folder` and each folder above it up to the root "" (nearest first)."""
+    chain = [folder]
+    while folder:
+        folder = parent(folder)
+        chain.append(folder)
+    return chain
+
+
+def is_not_app(rel: str) -> bool:
+    """Tests, examples and docs: code that may build apps which are not the project's app."""
+    path = PurePosixPath(rel)
+    name = path.name
+    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    return any(part.lower() in NOT_APP_PARTS for part in path.parts[:-1])
+
+
+class Tree:
+    """The files of a directory, scanned once with bounds, and read at most once each."""
+
+    def __init__(self, root: Path, warnings: list[str]) -> None:
+        self.root = root
+        self.warnings = warnings
+        self.files: list[str] = []  # regular files (or links to them), POSIX, relative
+        self.folders: dict[str, list[str]] = {}  # folder -> names of its files
+        self.subfolders: dict[str, list[str]] = {}  # folder -> names of its folders
+        self.truncated = False
+        self.outside: list[str] = []  # folders above the root, inside the same repository
+        self._cache: dict[tuple[str, int], bytes | None] = {}
+        if root.is_dir():
+            self._scan()
+            self.outside = self._repository_parents()
+
+    # -- scanning -------------------------------------------------------------------------
+
+    def _scan(self) -> None:
+        deadline = time.monotonic() + SCAN_SECONDS
+        seen = 0
+        stack: list[tuple[str, int]] = [("", 0)]
+        while stack:
+            folder, depth = stack.pop()
+            names: list[str] = []
+            dirs: list[str] = []
+            try:
+                with os.scandir(self.root / folder if folder else self.root) as entries:
+                    listed = list(entries)
+            except OSError as error:
+                self.warn(f"Could not list {folder or '.'}: {error.strerror or error}.")
+                continue
+            if folder and any(e.name == "pyvenv.cfg" for e in listed):
+                continue  # a virtualenv under any name
+            for entry in listed:
+                seen += 1
+                name = entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if name in SKIP_DIRS or name.endswith(".egg-info"):
+                            continue
+                        dirs.append(name)
+                    elif entry.is_symlink():
+                        self._symlink(folder, entry, names)
+                    elif entry.is_file(follow_symlinks=False):
+                        names.append(name)
+                except OSError:
+                    continue
+            self.folders[folder] = sorted(names)
+            self.subfolders[folder] = sorted(dirs)
+            self.files.extend(join(folder, n) for n in names)
+            if depth + 1 >= MAX_DEPTH:
+                if dirs:
+                    self.truncated = True
+                continue
+            if seen > MAX_ENTRIES or time.monotonic() > deadline:
+                self.truncated = True
+                break
+            stack.extend((join(folder, d), depth + 1) for d in reversed(sorted(dirs)))
+        self.files.sort()
+        if self.truncated:
+            self.warn(
+                f"The project is very large; the scan stopped after {seen} entries, so files"
+                " deeper in the tree were not considered."
+            )
+
+    def _symlink(self, folder: str, entry: os.DirEntry[str], names: list[str]) -> None:
+        rel = join(folder, entry.name)
+        try:
+            info = os.stat(entry.path)
+        except OSError:
+            self.warn(f"Skipped {rel}: a broken or looping symlink.")
+            return
+        if stat.S_ISREG(info.st_mode):
+            names.append(entry.name)
+        elif stat.S_ISDIR(info.st_mode):
+            real = os.path.realpath(entry.path)
+            here = os.path.realpath(self.root)
+            if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
+                self.warn(f"Skipped {rel}: a symlink loop back to a folder above it.")
+
+    def _repository_parents(self) -> list[str]:
+        """Folders above the root up to the repository's top (a folder holding .git).
+
+        Lock files and workspace pyprojects often sit above a sub-project. Without a
+        repository marker nothing above the root is read.
+        """
+        found: list[str] = []
+        here = self.root.resolve()
+        if (here / ".git").exists():
+            return found
+        climbed = here
+        rel = ""
+        for _ in range(6):
+            if climbed.parent == climbed:
+                return []
+            climbed = climbed.parent
+            rel = f"{rel}/.." if rel else ".."
+            found.append(rel)
+            try:
+                names = os.listdir(climbed)
+            except OSError:
+                return []
+            self.folders[rel] = sorted(names)
+            if ".git" in names:
+                return found
+        return []
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def names(self, folder: str) -> list[str]:
+        return self.folders.get(folder, [])
+
+    def has(self, rel: str) -> bool:
+        return PurePosixPath(rel).name in self.folders.get(parent(rel), ())
+
+    def chain(self, folder: str) -> list[str]:
+        """`folder`, the folders above it, then those above the root in the same repository."""
+        return [*ancestors(folder), *self.outside]
+
+    def python_files(self) -> Iterator[str]:
+        return (f for f in self.files if f.endswith(".py"))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def read_bytes(self, rel: str, limit: int = CONFIG_LIMIT, quiet: bool = False) -> bytes | None:
+        key = (rel, limit)
+        if key in self._cache:
+            return self._cache[key]
+        data = self._read(rel, limit, quiet)
+        self._cache[key] = data
+        return data
+
+    def _read(self, rel: str, limit: int, quiet: bool) -> bytes | None:
+        path = self.root / rel
+        try:
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            if info.st_size > limit:
+                if not quiet:
+                    self.warn(f"Skipped {rel}: {info.st_size} bytes is too large to be read.")
+                return None
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+        except OSError as error:
+            if not quiet:
+                self.warn(f"Could not read {rel}: {error.strerror or error}.")
+            return None
+        if len(data) > limit:
+            return None
+        return data
+
+    def read_text(self, rel: str, limit: int = CONFIG_LIMIT) -> str | None:
+        data = self.read_bytes(rel, limit)
+        if data is None:
+            return None
+        if b"\x00" in data[:8192]:
+            self.warn(f"Skipped {rel}: it is binary, not text.")
+            return None
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.warn(f"Skipped {rel}: it is not UTF-8 text.")
+            return None
