@@ -49,7 +49,9 @@ def _server_factory(server_class: type[ServerT]) -> Iterator[Callable[..., Serve
 
         def make(**options: Any) -> ServerT:
             # Options go to the constructor, e.g. extra_args=["-c", "max_connections=5"].
-            return servers.enter_context(server_class(**options))
+            server = server_class(**options)
+            servers.enter_context(server)  # starts it now, closes it after the test
+            return server
 
         yield make
 

@@ -343,8 +343,7 @@ class Server:
                 ) from None
         if result.returncode != 0:
             raise ServerError(
-                f"{what} failed with exit code {result.returncode}."
-                f"\n{self._log_tail(whole=True)}"
+                f"{what} failed with exit code {result.returncode}.\n{self._log_tail(whole=True)}"
             )
 
     def _run_client(self, command: list[str], what: str, env: dict[str, str]) -> str:

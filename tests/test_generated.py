@@ -35,15 +35,10 @@ def project(combo: Combo, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def service_env(combo: Combo, request: pytest.FixtureRequest) -> dict[str, str]:
     """Environment pointing the project at fresh databases on the real servers."""
     values = {"SECRET_KEY": TEST_SECRET}
-    database = request.node.name.replace("[", "_").replace("]", "").replace("-", "_")[:50]
     if combo.db == "postgresql":
-        values["DATABASE_URL"] = request.getfixturevalue("postgres_server").create_database(
-            database
-        )
+        values["DATABASE_URL"] = request.getfixturevalue("postgres_server").create_database()
     elif combo.db == "mysql":
-        values["DATABASE_URL"] = request.getfixturevalue("mariadb_server").create_database(
-            database
-        )
+        values["DATABASE_URL"] = request.getfixturevalue("mariadb_server").create_database()
     elif combo.db == "sqlite":
         values["DATABASE_URL"] = f"sqlite:///{request.getfixturevalue('tmp_path')}/app.db"
     if combo.redis:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -293,22 +296,32 @@ def test_start_retries_on_a_port_another_process_took(
 
 def test_failed_start_reports_the_log_and_cleans_up(redis_binary: str) -> None:
     server = RedisServer(extra_args=["--no-such-directive", "yes"])
-    with pytest.raises(ServerError, match="exited with code") as failure:
-        with server:
-            pass
+    with pytest.raises(ServerError, match="exited with code") as failure, server:
+        pass
     assert "Last lines of its log" in str(failure.value)
     assert "no-such-directive" in str(failure.value)
     assert server.directory is None
 
 
-def test_atexit_safety_net_kills_leftover_servers(redis_binary: str) -> None:
-    server = RedisServer().start()
-    directory = server.directory
-    assert server in servers._LIVE
-    servers._kill_leftovers()
-    assert not server.is_running
-    assert directory is not None and not directory.exists()
-    assert server not in servers._LIVE
+def test_atexit_safety_net_kills_servers_left_running(redis_binary: str) -> None:
+    # A run that exits without closing its server (as an interrupted one would).
+    script = (
+        "import servers\n"
+        "server = servers.RedisServer().start()\n"
+        "print(server.port, server.directory, flush=True)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(servers.__file__).parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    port, directory = result.stdout.split()
+    assert not Path(directory).exists()
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", int(port))):
+        pass
 
 
 def test_unstarted_server_has_no_url() -> None:

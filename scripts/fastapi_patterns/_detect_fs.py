@@ -10,6 +10,7 @@ import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 # Directories never entered: VCS data, virtualenvs, dependency and build output, caches.
 SKIP_DIRS = frozenset(
@@ -78,6 +79,7 @@ class Tree:
         self.truncated = False
         self.outside: list[str] = []  # folders above the root, inside the same repository
         self._cache: dict[tuple[str, int], bytes | None] = {}
+        self.parsed: dict[tuple[str, str], Any] = {}  # (kind, file) -> parsed content
         if root.is_dir():
             self._scan()
             self.outside = self._repository_parents()

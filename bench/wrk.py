@@ -1,0 +1,98 @@
+"""Run wrk pinned to the load-generator CPU and parse what it prints."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+LOAD_CPU = "1"  # the server owns CPU 0
+COUNT_SCRIPT = Path(__file__).with_name("count.lua")
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+_LATENCY = re.compile(r"^\s*(50|75|90|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.M)
+_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
+_TOTAL = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)", re.M)
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+class WrkError(RuntimeError):
+    """wrk failed, or its output was not what a clean run prints."""
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    rps: float
+    requests: int
+    seconds: float
+    p50_ms: float
+    p75_ms: float
+    p90_ms: float
+    p99_ms: float
+    errors: int  # non-2xx responses plus socket errors
+
+
+def wrk_binary() -> str:
+    found = shutil.which("wrk")
+    if found is None:
+        raise WrkError("wrk is not installed; run `apt-get install -y wrk` (make bench does).")
+    return found
+
+
+def run_wrk(
+    url: str,
+    *,
+    seconds: float,
+    connections: int = 64,
+    headers: dict[str, str] | None = None,
+    max_requests: int | None = None,
+) -> WrkResult:
+    """One bounded wrk run against a loopback URL; raises on errors or non-2xx answers."""
+    if urlsplit(url).hostname != "127.0.0.1":
+        raise WrkError(f"Refusing to load {url}: benchmarks target 127.0.0.1 only.")
+    command = ["taskset", "-c", LOAD_CPU, wrk_binary(), "-t1", f"-c{connections}"]
+    command += [f"-d{max(seconds, 1):g}s", "--timeout", "5s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(url)
+    if max_requests is not None:
+        command[-1:-1] = ["-s", str(COUNT_SCRIPT)]
+        command += ["--", str(max_requests)]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=seconds + 60, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise WrkError(f"wrk against {url} did not finish within {seconds + 60:g}s.") from None
+    if done.returncode != 0:
+        raise WrkError(f"wrk exited with {done.returncode}: {done.stderr.strip()}")
+    result = parse(done.stdout)
+    if result.errors:
+        raise WrkError(f"wrk saw {result.errors} errors or non-2xx answers:\n{done.stdout}")
+    return result
+
+
+def parse(text: str) -> WrkResult:
+    """Requests/sec, totals and the 50/75/90/99% latencies from `wrk --latency` output."""
+    latencies = {int(p): float(v) * _UNITS[u] for p, v, u in _LATENCY.findall(text)}
+    rate, total = _RATE.search(text), _TOTAL.search(text)
+    if rate is None or total is None or len(latencies) != 4:
+        raise WrkError(f"Could not parse wrk output:\n{text}")
+    non_2xx = _NON_2XX.search(text)
+    socket = _SOCKET.search(text)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket:
+        errors += sum(int(n) for n in socket.groups())
+    return WrkResult(
+        rps=float(rate.group(1)),
+        requests=int(total.group(1)),
+        seconds=float(total.group(2)) * _UNITS[total.group(3)] / 1e3,
+        p50_ms=latencies[50],
+        p75_ms=latencies[75],
+        p90_ms=latencies[90],
+        p99_ms=latencies[99],
+        errors=errors,
+    )
