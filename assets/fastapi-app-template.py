@@ -354,7 +354,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
 # ----------------------------------------------------------------------- dependencies
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.state.resources
     return resources
 
@@ -433,9 +433,9 @@ AdminUser = Annotated[User, Depends(require_admin)]
 
 
 class UserService:
-    """Account rules; routes stay thin and tests can call it with any session."""
+    """Account rules. A plain class: build it by hand in scripts and unit tests."""
 
-    def __init__(self, db: SessionDep, settings: SettingsDep) -> None:
+    def __init__(self, db: AsyncSession, settings: Settings) -> None:
         self.db = db
         self.settings = settings
 
@@ -458,7 +458,11 @@ class UserService:
         return user if valid and user is not None else None
 
 
-UserServiceDep = Annotated[UserService, Depends()]
+async def get_user_service(db: SessionDep, settings: SettingsDep) -> UserService:
+    return UserService(db, settings)
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 # ------------------------------------------------------------------------- middleware
 

@@ -64,10 +64,24 @@ class Uvicorn:
         self.env = env
         self.log_path = log_path
         self.command = [
-            sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir),
-            "--host", HOST, "--port", str(self.port), "--workers", "1",
-            "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--app-dir",
+            str(app_dir),
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+        ]
         if pin:
             self.command[:0] = ["taskset", "-c", SERVER_CPU]  # taskset execs: same pid
         self.process: subprocess.Popen[bytes] | None = None

@@ -30,7 +30,7 @@ from typing import Any
 
 from . import _detect_formats as fmt
 from ._detect_deps import Dependency
-from ._detect_fs import Tree, join, parent
+from ._detect_fs import Tree, is_not_app, join, parent
 from ._detect_load import load_dockerfile, load_env, load_python, load_yaml
 
 RUNTIME_DEP, ENV, COMPOSE_ENV, ENV_TEMPLATE, SETTINGS, COMPOSE_SERVICE, DEV_DEP = range(1, 8)
@@ -170,8 +170,12 @@ _ENV_PREFIXES = (
     ("MONGO", "mongodb"),
     ("REDIS_", "redis"),
 )
-_ENV_REAL = re.compile(r"^(\.env(\.(local|dev|development|prod|production|staging|docker))*|.+\.env)$")
-_ENV_TEMPLATE = re.compile(r"^(\.?env\.(example|sample|dist|template|defaults|tpl)(\..*)?|(example|sample)\.env)$")
+_ENV_REAL = re.compile(
+    r"^(\.env(\.(local|dev|development|prod|production|staging|docker))*|.+\.env)$"
+)
+_ENV_TEMPLATE = re.compile(
+    r"^(\.?env\.(example|sample|dist|template|defaults|tpl)(\..*)?|(example|sample)\.env)$"
+)
 _COMPOSE = re.compile(r"^(docker-)?compose(\.[\w.-]+)?\.ya?ml$")
 COMPOSE_FOLDERS = ("docker", "deploy", "deployment", "deployments", ".devcontainer", "infra", "ops")
 SETTINGS_STEMS = frozenset(
@@ -311,7 +315,9 @@ def compose(tree: Tree, files: list[tuple[str, int]]) -> tuple[list[Evidence], l
                 continue
             kind = _service_kind(tree, folder, service)
             if kind:
-                found.append(Evidence(kind, None, COMPOSE_SERVICE, distance, rel, f"service {name}"))
+                found.append(
+                    Evidence(kind, None, COMPOSE_SERVICE, distance, rel, f"service {name}")
+                )
             environment = service.get("environment")
             values: dict[str, str] = {}
             if isinstance(environment, dict):
@@ -323,7 +329,9 @@ def compose(tree: Tree, files: list[tuple[str, int]]) -> tuple[list[Evidence], l
             found += _from_env_values(values, COMPOSE_ENV, distance, rel)
             for env_rel in _env_file_paths(folder, service.get("env_file")):
                 if tree.has(env_rel):
-                    found += _from_env_values(load_env(tree, env_rel), COMPOSE_ENV, distance, env_rel)
+                    found += _from_env_values(
+                        load_env(tree, env_rel), COMPOSE_ENV, distance, env_rel
+                    )
             for key in ("entrypoint", "command"):
                 command = service.get(key)
                 if isinstance(command, list):
@@ -399,11 +407,15 @@ def settings(tree: Tree, files: list[str], distance_of: dict[str, int]) -> list[
             elif isinstance(node, ast.Name) and node.id in DSN_TYPES:
                 found.append(Evidence(DSN_TYPES[node.id], None, SETTINGS, distance, rel, node.id))
             elif isinstance(node, ast.Attribute) and node.attr in DSN_TYPES:
-                found.append(Evidence(DSN_TYPES[node.attr], None, SETTINGS, distance, rel, node.attr))
+                found.append(
+                    Evidence(DSN_TYPES[node.attr], None, SETTINGS, distance, rel, node.attr)
+                )
             if value and len(value) < 2048:
                 parsed = from_url(value)
                 if parsed and "test" not in value.lower().rsplit("/", 1)[-1]:
-                    found.append(Evidence(parsed[0], parsed[1], SETTINGS, distance, rel, "default URL"))
+                    found.append(
+                        Evidence(parsed[0], parsed[1], SETTINGS, distance, rel, "default URL")
+                    )
     return found
 
 
@@ -418,15 +430,17 @@ def settings_files(tree: Tree, package_folder: str, extra: list[str]) -> list[st
             continue
         path = PurePosixPath(rel)
         folders = {p.lower() for p in path.parts[:-1]}
-        if path.stem.lower() in SETTINGS_STEMS or folders & {"config", "settings", "core"}:
-            if not _is_test_like(rel):
-                chosen.append(rel)
+        settings_like = path.stem.lower() in SETTINGS_STEMS or folders & {
+            "config",
+            "settings",
+            "core",
+        }
+        if settings_like and not _is_test_like(rel):
+            chosen.append(rel)
     return chosen
 
 
 def _is_test_like(rel: str) -> bool:
-    from ._detect_fs import is_not_app
-
     return is_not_app(rel) or "migrations" in rel.split("/") or "alembic" in rel.split("/")
 
 
@@ -435,7 +449,9 @@ def _is_test_like(rel: str) -> bool:
 
 def decide(found: list[Evidence], warnings: list[str]) -> Decision:
     databases = [e for e in found if e.kind != "redis"]
-    redis = sorted((e for e in found if e.kind == "redis" and e.tier < DEV_DEP), key=lambda e: e.rank)
+    redis = sorted(
+        (e for e in found if e.kind == "redis" and e.tier < DEV_DEP), key=lambda e: e.rank
+    )
     redis_source = redis[0].source if redis else None
     if not databases:
         return Decision("none", None, None, None, bool(redis), redis_source)
@@ -453,7 +469,9 @@ def decide(found: list[Evidence], warnings: list[str]) -> Decision:
         {(e.source, e.detail, e.kind) for e in databases if e.kind != database and e.tier < DEV_DEP}
     )
     if disagreeing:
-        others = "; ".join(f"{source} ({detail}) says {kind}" for source, detail, kind in disagreeing)
+        others = "; ".join(
+            f"{source} ({detail}) says {kind}" for source, detail, kind in disagreeing
+        )
         warnings.append(
             f"Database: {winner.source} ({TIER_NAMES[winner.tier]}, {winner.detail}) decides"
             f" {database}; {others}."
@@ -462,26 +480,29 @@ def decide(found: list[Evidence], warnings: list[str]) -> Decision:
 
 
 def _strongest_other(kinds: set[str], found: list[Evidence]) -> str:
-    ranked = sorted(
-        (e for e in found if e.kind in kinds),
-        key=lambda e: (e.rank, SERVER_ORDER.index(e.kind) if e.kind in SERVER_ORDER else 9),
-    )
-    ordered = [e.kind for e in ranked]
-    # The first kind appears at the top rank for every candidate; look past that rank.
-    top = ranked[0].rank
-    beyond = [e.kind for e in ranked if e.rank != top]
-    for kind in beyond:
-        return kind
-    for kind in SERVER_ORDER:
-        if kind in kinds:
-            return kind
-    return ordered[0]
+    """Among databases tied at the top, the one with the strongest evidence beyond the tie."""
+    top = min(e.rank for e in found)
+
+    def key(kind: str) -> tuple[tuple[int, int], int]:
+        beyond = sorted(e.rank for e in found if e.kind == kind and e.rank != top)
+        order = SERVER_ORDER.index(kind) if kind in SERVER_ORDER else len(SERVER_ORDER)
+        return (beyond[0] if beyond else (99, 99)), order
+
+    return min(sorted(kinds), key=key)
 
 
-def _driver(database: str, winner: Evidence, found: list[Evidence]) -> tuple[str | None, str | None]:
+def _driver(
+    database: str, winner: Evidence, found: list[Evidence]
+) -> tuple[str | None, str | None]:
     """The driver: the winner's own, else one named by a URL and declared, else preference."""
-    declared = [e for e in found if e.kind == database and e.driver and e.tier in (RUNTIME_DEP, DEV_DEP)]
-    named = {e.driver for e in found if e.kind == database and e.driver and e.tier not in (RUNTIME_DEP, DEV_DEP)}
+    declared = [
+        e for e in found if e.kind == database and e.driver and e.tier in (RUNTIME_DEP, DEV_DEP)
+    ]
+    named = {
+        e.driver
+        for e in found
+        if e.kind == database and e.driver and e.tier not in (RUNTIME_DEP, DEV_DEP)
+    }
     if winner.tier == RUNTIME_DEP:
         pool = [e for e in declared if e.rank == winner.rank]
         for evidence in pool:

@@ -193,13 +193,16 @@ def _setup_py(tree: Tree, rel: str) -> list[Dependency]:
         tree.warn(f"Skipped {rel}: it is not valid Python.")
         return found
     lists: dict[str, ast.expr] = {}
-    for node in module.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
+    for statement in module.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
             if isinstance(target, ast.Name):
-                lists[target.id] = node.value
+                lists[target.id] = statement.value
     for node in ast.walk(module):
-        if not isinstance(node, ast.keyword) or node.arg not in ("install_requires", "extras_require"):
+        if not isinstance(node, ast.keyword) or node.arg not in (
+            "install_requires",
+            "extras_require",
+        ):
             continue
         value = node.value
         if isinstance(value, ast.Name):

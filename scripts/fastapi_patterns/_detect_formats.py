@@ -257,7 +257,9 @@ def python_from_image(image: str) -> tuple[int, int] | None:
 
 # -- run commands -------------------------------------------------------------------------
 
-_APP_SPEC = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*):([A-Za-z_]\w*)(\(\))?$")
+_APP_SPEC = re.compile(
+    r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*):([A-Za-z_]\w*)(\(\))?$"
+)
 _SERVERS = ("uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi", "uvicorn.main")
 
 
@@ -347,4 +349,6 @@ def parse_procfile(text: str) -> dict[str, str]:
 
 def make_recipes(text: str) -> list[str]:
     """Recipe lines of a Makefile (tab-indented), with `@`/`-` prefixes removed."""
-    return [line.strip().lstrip("@-").strip() for line in text.splitlines() if line.startswith("\t")]
+    return [
+        line.strip().lstrip("@-").strip() for line in text.splitlines() if line.startswith("\t")
+    ]

@@ -55,6 +55,14 @@ def versions_in(text: str) -> list[Version]:
     return [(3, int(m.group(1))) for m in _VERSION.finditer(text)]
 
 
+# Declarations that belong to one package manager's files.
+MANAGER_OF = {
+    "Pipfile python_version": "pipenv",
+    "Pipfile python_full_version": "pipenv",
+    "tool.poetry python": "poetry",
+}
+
+
 @dataclass(frozen=True)
 class Declaration:
     version: Version
@@ -76,9 +84,13 @@ def _setup_py_requires(text: str) -> str | None:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg == "python_requires":
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                return node.value.value
+        if (
+            isinstance(node, ast.keyword)
+            and node.arg == "python_requires"
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            return node.value.value
     return None
 
 

@@ -157,8 +157,10 @@ class _Parser:
             return None
         line = self.lines[self.pos]
         deeper = line.indent > indent
-        same_seq = allow_same and line.indent == indent and (
-            line.text == "-" or line.text.startswith("- ")
+        same_seq = (
+            allow_same
+            and line.indent == indent
+            and (line.text == "-" or line.text.startswith("- "))
         )
         if deeper or same_seq:
             return self.node(line.indent, depth + 1)
@@ -174,7 +176,9 @@ class _Parser:
             text = self.flow_text(text)
             value, end = _Flow(text, self.anchors).parse(0, depth)
             if text[end:].strip():
-                raise FormatError(f"invalid YAML: text after a flow collection on line {line.number + 1}")
+                raise FormatError(
+                    f"invalid YAML: text after a flow collection on line {line.number + 1}"
+                )
             return value
         if text.startswith("*"):
             name = text[1:].strip()
@@ -184,8 +188,10 @@ class _Parser:
         if text.startswith("&"):
             anchor, _, rest = text.partition(" ")
             rest = rest.strip()
-            value = self.inline(rest, line, indent, depth) if rest else self.child(
-                indent, depth, allow_same=False
+            value = (
+                self.inline(rest, line, indent, depth)
+                if rest
+                else self.child(indent, depth, allow_same=False)
             )
             self.anchors[anchor[1:]] = value
             return value
@@ -328,7 +334,9 @@ class _Flow:
             return _Parser.scalar(self.text[index : end + 1]), end + 1
         end = index
         while end < len(self.text) and self.text[end] not in ",]}":
-            if self.text[end] == ":" and (end + 1 >= len(self.text) or self.text[end + 1] in " ,]}"):
+            if self.text[end] == ":" and (
+                end + 1 >= len(self.text) or self.text[end + 1] in " ,]}"
+            ):
                 break
             end += 1
         word = self.text[index:end].strip()

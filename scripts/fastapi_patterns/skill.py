@@ -220,8 +220,7 @@ def _capability_block(body: str, where: str) -> str:
     between = body[heading.end() : opening.start()]
     if re.search(r"^#{1,2}\s", between, re.MULTILINE):
         raise SkillFormatError(
-            f"{where}: the ```yaml block must come before the next heading after "
-            "'## Capabilities'."
+            f"{where}: the ```yaml block must come before the next heading after '## Capabilities'."
         )
     closing = _FENCE_CLOSE.search(body, opening.end())
     if closing is None:

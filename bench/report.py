@@ -1,0 +1,271 @@
+"""Turn the results dictionary into target verdicts, RESULTS.md and a console table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from summary import Spread
+
+Results = dict[str, Any]
+# The 100k-row export may grow RSS by at most this much more than the 10k-row one:
+# a buffering endpoint would hold ~10x the rows; a streaming one holds one batch.
+EXPORT_FLAT_MIB = 8.0
+
+
+def _spread(d: dict[str, float]) -> Spread:
+    return Spread(d["median"], d["min"], d["max"], int(d["n"]))
+
+
+def _variant(results: Results, key: str) -> dict[str, Any] | None:
+    return next((v for v in results["http"]["variants"] if v["key"] == key), None)
+
+
+def _target(name: str, value: float | None, shown: str, target: str, met: bool | None) -> dict:
+    return {"name": name, "value": value, "shown": shown, "target": target, "met": met}
+
+
+def targets(results: Results) -> list[dict[str, Any]]:
+    """Every figure the issue sets a target for (met True/False), plus c and e beside them."""
+    out = []
+    d, c = _variant(results, "d"), _variant(results, "c")
+    if d is not None:
+        rps, p99 = _spread(d["rps_ratio"]), _spread(d["p99_ms_ratio"])
+        out.append(
+            _target("d ÷ b throughput", rps.median, rps.show(2), "≥ 0.85", rps.median >= 0.85)
+        )
+        out.append(_target("d p99 ÷ b p99", p99.median, p99.show(2), "≤ 1.25", p99.median <= 1.25))
+    if c is not None:
+        rps = _spread(c["rps_ratio"])
+        out.append(
+            _target("c ÷ b throughput (as first written)", rps.median, rps.show(2), "—", None)
+        )
+    for key in ("e-sqlite", "e-pg"):
+        e = _variant(results, key)
+        if e is not None:
+            rps = _spread(e["rps_ratio"])
+            out.append(
+                _target(
+                    f"{key} ÷ b throughput (real GET /items)", rps.median, rps.show(2), "—", None
+                )
+            )
+    gen = results.get("generator", {})
+    if "render_write" in gen:
+        s = _spread(gen["render_write"]["seconds"])
+        out.append(
+            _target(
+                "render+write of a full project",
+                s.median,
+                s.show(3, " s"),
+                "≤ 0.3 s",
+                s.median <= 0.3,
+            )
+        )
+    if "cli" in gen:
+        s = _spread(gen["cli"]["seconds"])
+        out.append(
+            _target(
+                "create-fastapi-app command, whole process",
+                s.median,
+                s.show(3, " s"),
+                "≤ 0.3 s",
+                s.median <= 0.3,
+            )
+        )
+    out += gen.get("detect", {}).get("targets", [])
+    if "to_ready" in gen:
+        s = _spread(gen["to_ready"]["total"])
+        out.append(
+            _target(
+                "command → 200 on /health/ready",
+                s.median,
+                s.show(2, " s"),
+                "≤ 2 s",
+                s.median <= 2.0,
+            )
+        )
+    exports = results.get("memory", {}).get("export", [])
+    if len(exports) == 2:
+        extra = (exports[1]["growth_kib"] - exports[0]["growth_kib"]) / 1024
+        out.append(
+            _target(
+                f"export RSS growth, {exports[1]['rows']:,} - {exports[0]['rows']:,} rows",
+                extra,
+                f"{extra:+.1f} MiB",
+                f"≤ {EXPORT_FLAT_MIB:g} MiB (flat)",
+                extra <= EXPORT_FLAT_MIB,
+            )
+        )
+    return out
+
+
+def _met(flag: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: "—"}[flag]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _mib(kib: float) -> str:
+    return f"{kib / 1024:.1f}"
+
+
+def http_table(results: Results) -> str:
+    rows = []
+    for v in results["http"]["variants"]:
+        ratio = _spread(v["rps_ratio"]).show(2) if "rps_ratio" in v else ""
+        p99_ratio = _spread(v["p99_ms_ratio"]).show(2) if "p99_ms_ratio" in v else ""
+        logged = f"{v['logged_per_request']:.2f}" if "logged_per_request" in v else "—"
+        rows.append(
+            [
+                v["label"],
+                _spread(v["rps"]).show(0),
+                ratio,
+                _spread(v["p50_ms"]).show(2),
+                _spread(v["p99_ms"]).show(2),
+                p99_ratio,
+                _mib(v["rss_kib"]["median"]),
+                logged,
+            ]
+        )
+    header = [
+        "variant",
+        "req/s",
+        "÷ b",
+        "p50 ms",
+        "p99 ms",
+        "p99 ÷ b",
+        "RSS MiB",
+        "log lines / request",
+    ]
+    return _table(header, rows)
+
+
+def targets_table(results: Results) -> str:
+    rows = [[t["name"], t["shown"], t["target"], _met(t["met"])] for t in results["targets"]]
+    return _table(["measure", "median (min-max)", "target", "met"], rows)
+
+
+def _machine(results: Results) -> str:
+    m = results["machine"]
+    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+    return "\n".join(
+        [
+            f"- CPU: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Linux {m['kernel']}",
+            f"- Python {m['python']}; {m['wrk']}; {m['postgresql']}",
+            f"- {packages}",
+        ]
+    )
+
+
+def _generator(results: Results) -> str:
+    gen = results["generator"]
+    rw = gen["render_write"]
+    rows = [
+        [
+            f"render+write, {rw['files']} files (library call, median of {rw['seconds']['n']})",
+            _spread(rw["seconds"]).show(3, " s"),
+        ],
+        [
+            "create-fastapi-app command (new interpreter, imports, write)",
+            _spread(gen["cli"]["seconds"]).show(3, " s"),
+        ],
+    ]
+    for step in ("generate", "migrate", "boot", "total"):
+        rows.append([f"to /health/ready: {step}", _spread(gen["to_ready"][step]).show(2, " s")])
+    for row in gen["detect"].get("rows", []):
+        rows.append([row["name"], row["shown"]])
+    text = _table(["step", "seconds, median (min-max)"], rows)
+    if "skipped" in gen["detect"]:
+        text += f"\n\nDetector benchmark skipped: {gen['detect']['skipped']}."
+    return text
+
+
+def _coldstart(results: Results) -> str:
+    rows = [
+        [
+            f"`{c['module']}` → `{c['path']}`",
+            _spread(c["import_s"]).show(3),
+            _spread(c["first_200_s"]).show(3),
+        ]
+        for c in results["coldstart"]
+    ]
+    return _table(["app", "import, s", "process start → first 200, s"], rows)
+
+
+def _memory(results: Results) -> str:
+    mem = results["memory"]
+    rows = [
+        [
+            m["label"],
+            f"{m['requests']:,}",
+            _mib(m["rss_start_kib"]),
+            _mib(m["rss_end_kib"]),
+            _mib(m["peak_kib"]),
+        ]
+        for m in mem["after_requests"]
+    ]
+    first = _table(["app", "requests", "RSS at start, MiB", "RSS after, MiB", "peak, MiB"], rows)
+    rows = [
+        [
+            f"{e['rows']:,}",
+            f"{e['bytes'] / 2**20:.1f}",
+            f"{e['seconds']:.2f}",
+            _mib(e["rss_before_kib"]),
+            _mib(e["rss_peak_kib"]),
+            f"{e['growth_kib'] / 1024:+.1f}",
+        ]
+        for e in mem["export"]
+    ]
+    second = _table(
+        ["rows exported", "body MiB", "seconds", "RSS before, MiB", "peak, MiB", "growth, MiB"],
+        rows,
+    )
+    return f"{first}\n\nNDJSON export (`GET /items/export`, SQLite):\n\n{second}"
+
+
+def markdown(results: Results) -> str:
+    s = results["http"]["settings"]
+    return f"""# Benchmark results
+
+Written by `make bench` ([bench/run.py](run.py)) on {results["date"]} ({results["mode"]} run,
+{results["elapsed_s"] / 60:.1f} minutes). Method: [README.md](README.md). Ratios are per round
+against variant b measured in the same round, then the median (min-max) of those ratios.
+
+## Machine
+
+{_machine(results)}
+
+## Targets
+
+{targets_table(results)}
+
+## 1. HTTP: one 10-field JSON route, uvicorn with one worker
+
+uvicorn (uvloop, httptools, `--no-access-log`) pinned to CPU 0, wrk pinned to CPU 1:
+{s["connections"]} connections, {s["rounds"]} rounds of {s["seconds"]} s after a {s["warmup"]} s
+warm-up, a fresh server per run, the variant order rotated each round. Every request carries an
+`Origin` header; e adds a bearer token. Figures are medians (min-max) over the rounds.
+
+{http_table(results)}
+
+![throughput and p99 per variant](results.png)
+
+## 2. Generator
+
+{_generator(results)}
+
+## 3. Cold start
+
+{_coldstart(results)}
+
+## 4. Memory
+
+{_memory(results)}
+"""
+
+
+def console(results: Results) -> str:
+    return f"\n{http_table(results)}\n\n{targets_table(results)}\n"

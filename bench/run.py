@@ -1,0 +1,247 @@
+"""`make bench`: every benchmark of issue 5, then RESULTS.md, results.json and results.png.
+
+    python bench/run.py            # full run (~8 minutes), writes into bench/
+    python bench/run.py --smoke    # seconds: 1 round, 1 s runs, small counts; bench/.work/smoke
+
+The server runs on CPU 0 and wrk on CPU 1 (taskset); all load targets 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import coldstart
+import generator
+import machine
+import memory
+import postgres
+import project
+import report
+import throughput
+from apps.model import PATH
+from server import Uvicorn, clean_env
+
+HERE = Path(__file__).resolve().parent
+APPS = HERE / "apps"
+SEED_ITEMS = 40  # enough for full pages of GET /items?limit=20
+
+
+@dataclass(frozen=True)
+class Profile:
+    rounds: int
+    seconds: int
+    warmup: int
+    connections: int
+    memory_requests: int
+    export_rows: tuple[int, int]
+    generate_reps: int
+    ready_reps: int
+    coldstart_reps: int
+
+
+FULL = Profile(5, 8, 2, 64, 10_000, (10_000, 100_000), 10, 3, 5)
+SMOKE = Profile(1, 1, 1, 64, 1_000, (1_000, 10_000), 2, 1, 1)
+
+
+@dataclass
+class Service:
+    """A generated project prepared for load: migrated, one user, seeded items."""
+
+    project: project.Project
+    token: str
+
+    def variant(self, key: str, label: str, headers: dict[str, str]) -> throughput.Variant:
+        return throughput.Variant(
+            key,
+            label,
+            f"{self.project.package}.main:app",
+            app_dir=self.project.app_dir,
+            cwd=self.project.path,
+            path="/items?limit=20&offset=0",
+            env=self.project.env,
+            headers=headers | {"Authorization": f"Bearer {self.token}"},
+            access_log=True,
+        )
+
+
+def prepare(work: Path, db: str, database_url: str) -> Service:
+    svc = project.create(work / db, "svc", db=db)
+    svc.env = project.service_env(database_url)
+    project.migrate(svc, clean_env(**svc.env))
+    server = Uvicorn(
+        f"{svc.package}.main:app",
+        app_dir=svc.app_dir,
+        cwd=svc.path,
+        env=clean_env(**svc.env),
+        log_path=work / "logs" / f"seed-{db}.log",
+    )
+    with server:
+        server.start("/health/ready")
+        token = project.sign_up(server.url(""))
+        project.add_items(server.url(""), token, SEED_ITEMS)
+    return Service(svc, token)
+
+
+def http_variants(sqlite: Service, pg: Service | None) -> list[throughput.Variant]:
+    headers = {"Origin": project.ORIGIN}
+
+    def bare(key: str, label: str, module: str, logs: bool = False) -> throughput.Variant:
+        return throughput.Variant(
+            key, label, f"{module}:app", APPS, APPS, PATH, headers=headers, access_log=logs
+        )
+
+    generated_stack = throughput.Variant(
+        "d",
+        "d. generated stack, same route",
+        "d_generated:app",
+        app_dir=APPS,
+        cwd=sqlite.project.path,
+        path=PATH,
+        env=sqlite.project.env
+        | {"BENCH_PACKAGE": sqlite.project.package, "PYTHONPATH": str(sqlite.project.app_dir)},
+        headers=headers,
+        access_log=True,
+    )
+    variants = [
+        bare("a", "a. Starlette + orjson bytes (ceiling)", "a_starlette"),
+        bare("b", "b. FastAPI, return type (baseline)", "b_fastapi"),
+        bare("c", "c. patterns as first written", "c_first_written", logs=True),
+        generated_stack,
+        sqlite.variant("e-sqlite", "e. generated GET /items, SQLite", headers),
+    ]
+    if pg is not None:
+        variants.append(pg.variant("e-pg", "e. generated GET /items, PostgreSQL", headers))
+    return variants
+
+
+def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, object]:
+    started = time.perf_counter()
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "logs").mkdir(parents=True)
+    results: dict[str, object] = {
+        "mode": "smoke" if smoke else "full",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "profile": profile.__dict__,
+    }
+    with contextlib.ExitStack() as stack:
+        print("setup: generating and migrating the SQLite and PostgreSQL services", flush=True)
+        sqlite = prepare(work, "sqlite", f"sqlite:///{work}/sqlite/app.db")
+        pg = None
+        if postgres.available():
+            server = stack.enter_context(postgres.PinnedPostgres())
+            pg = prepare(work, "postgresql", server.create_database("bench"))
+        results["machine"] = machine.describe(postgres.postgres_binary() if pg else None)
+        variants = http_variants(sqlite, pg)
+
+        print("1. HTTP throughput and latency", flush=True)
+        settings = throughput.Settings(
+            profile.rounds, profile.seconds, profile.warmup, profile.connections
+        )
+        results["http"] = throughput.measure(variants, settings, work)
+
+    by_key = {v.key: v for v in variants}
+    print("3. cold start", flush=True)
+    results["coldstart"] = [
+        coldstart.measure(
+            "a_starlette", APPS, {}, PATH, profile.coldstart_reps, work / "logs" / "cold-a.log"
+        ),
+        coldstart.measure(
+            "b_fastapi", APPS, {}, PATH, profile.coldstart_reps, work / "logs" / "cold-b.log"
+        ),
+        coldstart.measure(
+            f"{sqlite.project.package}.main",
+            sqlite.project.app_dir,
+            sqlite.project.env,
+            "/health/ready",
+            profile.coldstart_reps,
+            work / "logs" / "cold-svc.log",
+        ),
+    ]
+
+    print("4. memory", flush=True)
+    results["memory"] = {
+        "after_requests": [
+            memory.after_requests(
+                by_key[key], profile.memory_requests, work / "logs" / f"mem-{key}.log"
+            )
+            for key in ("b", "d", "e-sqlite")
+        ],
+        "export": export_runs(sqlite, profile.export_rows, work),
+    }
+
+    print("2. generator", flush=True)
+    results["generator"] = {
+        "render_write": generator.render_write(profile.generate_reps),
+        "cli": generator.cli(profile.generate_reps),
+        "to_ready": generator.to_ready(profile.ready_reps, work / "ready"),
+        "detect": generator.detector(smoke),
+    }
+    results["elapsed_s"] = time.perf_counter() - started
+    results["targets"] = report.targets(results)
+    return results
+
+
+def export_runs(sqlite: Service, rows: tuple[int, int], work: Path) -> list[dict[str, object]]:
+    runs = []
+    for total in rows:
+        project.copy_items(sqlite.project.sqlite_file, total)
+        server = Uvicorn(
+            f"{sqlite.project.package}.main:app",
+            app_dir=sqlite.project.app_dir,
+            cwd=sqlite.project.path,
+            env=clean_env(**sqlite.project.env),
+            log_path=work / "logs" / f"export-{total}.log",
+        )
+        with server:
+            server.start("/health/ready")
+            runs.append({"table_rows": total, **memory.export(server, sqlite.token)})
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="1 round, 1 s runs, small counts")
+    parser.add_argument("--out", type=Path, help="where RESULTS.md, results.json/png go")
+    parser.add_argument("--rounds", type=int, help="override the profile's rounds")
+    parser.add_argument("--seconds", type=int, help="override the measured seconds per run")
+    args = parser.parse_args(argv)
+    profile = SMOKE if args.smoke else FULL
+    overrides = {"rounds": args.rounds, "seconds": args.seconds}
+    profile = Profile(**(profile.__dict__ | {k: v for k, v in overrides.items() if v}))
+    out = args.out or (HERE / ".work" / "smoke" if args.smoke else HERE)
+    work = HERE / ".work" / ("smoke-run" if args.smoke else "run")
+    out.mkdir(parents=True, exist_ok=True)
+    results = run(profile, out, work, args.smoke)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "RESULTS.md").write_text(report.markdown(results))
+    print(report.console(results))
+    print(f"wrote {out / 'RESULTS.md'} and {out / 'results.json'}")
+    draw_chart(results, out / "results.png", required=not args.smoke)
+    return 0
+
+
+def draw_chart(results: dict[str, object], path: Path, *, required: bool) -> None:
+    """The PNG needs matplotlib (the bench extra); the smoke run may go without it."""
+    try:
+        import chart
+    except ImportError:
+        if required:
+            raise SystemExit(
+                "matplotlib is missing; install the bench extra: pip install -e '.[bench]'"
+            ) from None
+        print("no chart: matplotlib is not installed (pip install -e '.[bench]')")
+        return
+    chart.draw(results, path)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Section 1: throughput and latency of each variant, rounds interleaved, same-run baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server import Uvicorn, clean_env
+from summary import spread
+from wrk import WrkResult, run_wrk
+
+BASELINE = "b"
+
+
+@dataclass(frozen=True)
+class Variant:
+    key: str
+    label: str
+    app: str  # uvicorn import string
+    app_dir: Path
+    cwd: Path
+    path: str  # what wrk requests
+    env: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    access_log: bool = False  # the app writes one line per request, to be counted
+
+
+@dataclass(frozen=True)
+class Settings:
+    rounds: int
+    seconds: int
+    warmup: int
+    connections: int
+
+
+def _one_run(variant: Variant, settings: Settings, log: Path) -> dict[str, float]:
+    with Uvicorn(
+        variant.app,
+        app_dir=variant.app_dir,
+        cwd=variant.cwd,
+        env=clean_env(**variant.env),
+        log_path=log,
+    ) as server:
+        server.start(variant.path, variant.headers)
+        url = server.url(variant.path)
+        warm = run_wrk(
+            url, seconds=settings.warmup, connections=settings.connections, headers=variant.headers
+        )
+        result = run_wrk(
+            url, seconds=settings.seconds, connections=settings.connections, headers=variant.headers
+        )
+        rss_kib = server.status_kb("VmRSS")
+    row = {**_as_dict(result), "rss_kib": float(rss_kib)}
+    if variant.access_log:
+        # Lines matching the benchmarked path; the server has stopped, so all are flushed.
+        route = variant.path.split("?")[0]
+        lines = sum(1 for line in log.open(errors="replace") if route in line)
+        row["logged_per_request"] = lines / (warm.requests + result.requests)
+    return row
+
+
+def _as_dict(result: WrkResult) -> dict[str, float]:
+    return {
+        "rps": result.rps,
+        "requests": result.requests,
+        "seconds": result.seconds,
+        "p50_ms": result.p50_ms,
+        "p75_ms": result.p75_ms,
+        "p90_ms": result.p90_ms,
+        "p99_ms": result.p99_ms,
+    }
+
+
+def measure(variants: list[Variant], settings: Settings, work: Path) -> dict[str, object]:
+    """Every variant once per round, the order rotated each round so drift hits all alike."""
+    runs: dict[str, list[dict[str, float]]] = {v.key: [] for v in variants}
+    for round_no in range(settings.rounds):
+        shift = round_no % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
+            log = work / "logs" / f"{variant.key}-round{round_no + 1}.log"
+            row = _one_run(variant, settings, log)
+            runs[variant.key].append(row)
+            print(
+                f"  round {round_no + 1}  {variant.key:9} {row['rps']:>9,.0f} req/s"
+                f"  p50 {row['p50_ms']:6.2f} ms  p99 {row['p99_ms']:6.2f} ms",
+                flush=True,
+            )
+    return {
+        "settings": settings.__dict__,
+        "variants": [summarise(v, runs) for v in variants],
+    }
+
+
+def summarise(
+    variant: Variant, runs: dict[str, list[dict[str, float]]], rounds: int
+) -> dict[str, object]:
+    mine = runs[variant.key]
+    base = runs.get(BASELINE)
+    out: dict[str, object] = {
+        "key": variant.key,
+        "label": variant.label,
+        "path": variant.path,
+        "runs": mine,
+    }
+    for metric in ("rps", "p50_ms", "p99_ms", "rss_kib"):
+        out[metric] = spread(r[metric] for r in mine).as_dict()
+    if "logged_per_request" in mine[0]:
+        out["logged_per_request"] = min(r["logged_per_request"] for r in mine)
+    if base:
+        # Ratio per round against the baseline of that same round, then summarised.
+        for metric in ("rps", "p99_ms"):
+            ratios = [m[metric] / b[metric] for m, b in zip(mine, base, strict=True)]
+            out[f"{metric}_ratio"] = spread(ratios).as_dict()
+    return out

@@ -1,0 +1,108 @@
+"""`make bench-smoke`: the benchmark harness end to end in seconds, with sane numbers.
+
+Only the plumbing is checked here (every variant ran, wrk output parsed, access lines
+written, every section reported); the figures themselves come from `make bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import PostgresServer, require_binary
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = ["a", "b", "c", "d", "e-sqlite", "e-pg"]
+LOGGING = ["c", "d", "e-sqlite", "e-pg"]  # write one access line per request
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    require_binary("wrk", "the benchmark smoke run generates load with it")
+    require_binary("taskset", "the benchmark smoke run pins server and load to their CPUs")
+    for tool in PostgresServer.TOOLS:
+        require_binary(PostgresServer.tool_path(tool), "variant e runs on PostgreSQL")
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    return json.loads((out / "results.json").read_text()), out
+
+
+@pytest.fixture(scope="module")
+def results(smoke: tuple[dict[str, Any], Path]) -> dict[str, Any]:
+    return smoke[0]
+
+
+def _variants(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["key"]: v for v in results["http"]["variants"]}
+
+
+def test_every_variant_ran_once_with_parsed_figures(results: dict[str, Any]) -> None:
+    variants = _variants(results)
+    assert list(variants) == VARIANTS
+    for key, variant in variants.items():
+        (run,) = variant["runs"]
+        assert run["rps"] > 0, key
+        assert run["requests"] > 0, key
+        assert 0 < run["p50_ms"] <= run["p75_ms"] <= run["p90_ms"] <= run["p99_ms"], key
+        assert run["rss_kib"] > 10_000, key  # a Python process, not a parse of zero
+
+
+def test_ratios_are_against_the_same_run_baseline(results: dict[str, Any]) -> None:
+    variants = _variants(results)
+    assert variants["b"]["rps_ratio"]["median"] == pytest.approx(1.0)
+    d = variants["d"]
+    expected = d["runs"][0]["rps"] / variants["b"]["runs"][0]["rps"]
+    assert d["rps_ratio"]["median"] == pytest.approx(expected)
+
+
+def test_access_lines_are_really_written(results: dict[str, Any]) -> None:
+    variants = _variants(results)
+    for key in LOGGING:
+        # One line per answered request; wrk may stop with a few requests in flight.
+        assert variants[key]["logged_per_request"] >= 0.98, key
+
+
+def test_every_target_has_a_verdict(results: dict[str, Any]) -> None:
+    names = {t["name"] for t in results["targets"]}
+    for expected in ("d ÷ b throughput", "d p99 ÷ b p99", "render+write of a full project"):
+        assert expected in names
+    for target in results["targets"]:
+        assert target["met"] in (True, False, None), target
+
+
+def test_generator_cold_start_and_memory_sections(results: dict[str, Any]) -> None:
+    generator = results["generator"]
+    assert generator["render_write"]["files"] > 10
+    assert 0 < generator["render_write"]["seconds"]["median"] < 10
+    assert 0 < generator["to_ready"]["total"]["median"] < 60
+    assert [c["first_200_s"]["median"] > 0 for c in results["coldstart"]] == [True] * 3
+    after = results["memory"]["after_requests"]
+    assert [m["key"] for m in after] == ["b", "d", "e-sqlite"]
+    assert all(m["requests"] >= 1_000 and m["peak_kib"] >= m["rss_start_kib"] for m in after)
+    small, large = results["memory"]["export"]
+    assert (small["rows"], large["rows"]) == (small["table_rows"], large["table_rows"])
+
+
+def test_report_files_are_written(smoke: tuple[dict[str, Any], Path]) -> None:
+    results, out = smoke
+    text = (out / "RESULTS.md").read_text()
+    for variant in _variants(results).values():
+        assert variant["label"] in text
+    try:
+        import matplotlib  # noqa: F401  (the chart is optional in smoke mode)
+    except ImportError:
+        return
+    assert (out / "results.png").read_bytes().startswith(b"\x89PNG")

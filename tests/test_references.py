@@ -1,0 +1,176 @@
+"""Code and links in SKILL.md and references/*.md.
+
+Every ```python block is compiled. A block preceded by the line
+``<!-- example: run -->`` is a complete example: it is written to a file and run in a
+fresh interpreter with warnings as errors; it builds an app, drives it over ASGI and
+asserts what it shows. Every relative link (and its #anchor) must resolve, and long
+reference files carry a table of contents.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "SKILL.md", *sorted((ROOT / "references").glob("*.md"))]
+RUN_MARKER = "<!-- example: run -->"
+FENCE = re.compile(r"^(`{3,})\s*([\w+-]*)\s*$")
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+
+
+@dataclass(frozen=True)
+class Block:
+    path: Path
+    line: int  # 1-based line of the first code line
+    lang: str
+    code: str
+    run: bool
+
+    @property
+    def id(self) -> str:
+        return f"{self.path.relative_to(ROOT).as_posix()}:{self.line}"
+
+
+def parse_blocks(path: Path) -> tuple[list[Block], list[str]]:
+    """Fenced blocks of a Markdown file, and the file's lines outside any block."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    blocks: list[Block] = []
+    prose: list[str] = []
+    index = 0
+    while index < len(lines):
+        opening = FENCE.match(lines[index])
+        if not opening:
+            prose.append(lines[index])
+            index += 1
+            continue
+        fence, lang = opening.groups()
+        end = index + 1
+        while end < len(lines) and lines[end].strip() != fence:
+            end += 1
+        if end == len(lines):
+            raise AssertionError(f"{path}:{index + 1}: code block is never closed")
+        previous = next((line for line in reversed(lines[:index]) if line.strip()), "")
+        code = "\n".join(lines[index + 1 : end]) + "\n"
+        blocks.append(Block(path, index + 2, lang, code, previous.strip() == RUN_MARKER))
+        prose.append("")  # keep line structure without the block's content
+        index = end + 1
+    return blocks, prose
+
+
+PARSED = {path: parse_blocks(path) for path in DOCS}
+PYTHON = [b for blocks, _ in PARSED.values() for b in blocks if b.lang in {"python", "py"}]
+RUNNABLE = [b for b in PYTHON if b.run]
+
+
+def test_documents_exist() -> None:
+    assert (ROOT / "SKILL.md") in DOCS
+    assert len(DOCS) == 12  # SKILL.md + 11 references
+
+
+@pytest.mark.parametrize("block", PYTHON, ids=lambda b: b.id)
+def test_python_block_compiles(block: Block) -> None:
+    compile(block.code, block.id, "exec")
+
+
+def test_run_marker_only_marks_python_blocks() -> None:
+    for path, (blocks, prose) in PARSED.items():
+        markers = sum(1 for line in prose if line.strip() == RUN_MARKER)
+        marked = [b for b in blocks if b.run]
+        assert markers == len(marked), f"{path.name}: a run marker is not followed by code"
+        assert all(b.lang == "python" for b in marked), path.name
+
+
+def test_every_reference_has_a_complete_example() -> None:
+    for path in DOCS[1:]:
+        assert any(b.run for b in PARSED[path][0]), f"{path.name} has no runnable example"
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=lambda b: b.id)
+def test_complete_example_runs(block: Block, tmp_path: Path) -> None:
+    # A complete example must exercise an app, not just define one.
+    assert "assert " in block.code
+    assert "ASGITransport" in block.code or "LifespanManager" in block.code
+    assert "asyncio.run(main())" in block.code
+    script = tmp_path / "example.py"
+    script.write_text(block.code, encoding="utf-8")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"{block.id} failed:\n{result.stdout}\n{result.stderr}"
+
+
+# --------------------------------------------------------------------------------- links
+
+
+def slugify(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes."""
+    text = heading.strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    seen: dict[str, int] = {}
+    result: set[str] = set()
+    for line in PARSED[path][1] if path in PARSED else parse_blocks(path)[1]:
+        heading = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if not heading:
+            continue
+        slug = slugify(heading.group(1))
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        result.add(slug if count == 0 else f"{slug}-{count}")
+    return result
+
+
+def test_slugify_matches_github() -> None:
+    assert slugify('Why `scope="function"`') == "why-scopefunction"
+    assert slugify("Return type or `response_model`") == "return-type-or-response_model"
+    assert slugify("Other streams: NDJSON media type, SSE, bytes") == (
+        "other-streams-ndjson-media-type-sse-bytes"
+    )
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_relative_links_resolve(path: Path) -> None:
+    prose = PARSED[path][1]
+    broken = []
+    checked = 0
+    for line in prose:
+        for target in LINK.findall(re.sub(r"`[^`]*`", "", line)):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+                continue
+            checked += 1
+            file_part, _, anchor = target.partition("#")
+            destination = (path.parent / file_part).resolve() if file_part else path
+            if not destination.exists():
+                broken.append(f"{target}: no such file")
+            elif anchor and destination.suffix == ".md" and anchor not in anchors(destination):
+                broken.append(f"{target}: no heading with that anchor")
+    assert checked > 0
+    assert broken == []
+
+
+@pytest.mark.parametrize("path", DOCS[1:], ids=lambda p: p.name)
+def test_long_references_have_a_table_of_contents(path: Path) -> None:
+    prose = PARSED[path][1]
+    if len(path.read_text(encoding="utf-8").splitlines()) <= 300:
+        pytest.skip("300 lines or fewer")
+    text = "\n".join(prose)
+    contents = re.search(r"^## Contents\n(.*?)(?=^## )", text, re.MULTILINE | re.DOTALL)
+    assert contents, f"{path.name} is over 300 lines and has no '## Contents'"
+    listed = set(re.findall(r"\]\(#([^)]+)\)", contents.group(1)))
+    sections = {slugify(h) for h in re.findall(r"^## (.+)$", text, re.MULTILINE) if h != "Contents"}
+    assert listed == sections
