@@ -16,17 +16,20 @@ want one module instead of a package:
 Run it with no configuration at all (SQLite file ``./app.db`` in the working directory,
 no Redis, an ephemeral signing key):
 
-    python fastapi-app-template.py                    # uvicorn on 127.0.0.1:8000
+    python assets/fastapi-app-template.py      # uvicorn on HOST:PORT, 127.0.0.1:8000
     uvicorn --app-dir assets fastapi-app-template:app --no-access-log
 
-``importlib`` accepts the dashes in the module name, so the second form works as written;
-rename the file (``main.py``) when it becomes the start of a real project.
+``importlib`` accepts the dashes in the module name, so the second form works as written,
+``--workers N`` included (give several workers one SECRET_KEY). Rename the file when it
+becomes the start of a real project, and replace the ``create_all`` at startup with
+Alembic migrations run once per deployment.
 Requirements: fastapi, uvicorn[standard], pydantic-settings, sqlalchemy[asyncio],
 aiosqlite, redis, structlog, orjson, pyjwt, pwdlib[argon2].
 
 Environment (all optional in development): ENVIRONMENT, DATABASE_URL, REDIS_URL,
 SECRET_KEY (32+ characters; required when ENVIRONMENT=production), CORS_ORIGINS
-(comma-separated), CORS_ALLOW_CREDENTIALS, ADMIN_EMAIL, ACCESS_TOKEN_MINUTES, LOG_LEVEL.
+(comma-separated), CORS_ALLOW_CREDENTIALS, ADMIN_EMAIL (that account becomes admin when it
+registers), ACCESS_TOKEN_MINUTES, LOG_LEVEL; HOST and PORT when run as a script.
 Without SECRET_KEY a random key is generated at startup and a warning is logged: tokens
 then stop working when the process restarts, and each worker signs with its own key.
 """
@@ -45,6 +48,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from http import HTTPStatus
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit, urlunsplit
 
 import jwt
 import orjson
@@ -256,13 +260,13 @@ class ItemOut(BaseModel):
 
 
 class CheckResult(BaseModel):
-    status: Literal["ok", "fail"]
-    duration_ms: float
+    status: Literal["ok", "error"]
+    latency_ms: float
     error: str | None = None
 
 
 class HealthReport(BaseModel):
-    status: Literal["ok", "fail"]
+    status: Literal["ok", "unavailable"]
     checks: dict[str, CheckResult] | None = None
     version: str | None = None
     uptime_s: float | None = None
@@ -297,6 +301,13 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=1800,
     )
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
 async def _startup_check(what: str, probe: Awaitable[object], timeout: float) -> None:
@@ -334,7 +345,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Resources]]:
                 socket_timeout=settings.check_timeout,
                 health_check_interval=30,
             )
-            await _startup_check("redis", redis.ping(), settings.startup_timeout)
+            what = f"redis {_hide_password(settings.redis_url)}"
+            await _startup_check(what, redis.ping(), settings.startup_timeout)
         resources = Resources(
             settings=settings,
             engine=engine,
@@ -444,7 +456,7 @@ class UserService:
         user = User(
             email=credentials.email,
             password_hash=hashed,
-            is_admin=credentials.email == self.settings.admin_email,
+            is_admin=credentials.email == (self.settings.admin_email or "").strip().lower(),
         )
         self.db.add(user)
         await self.db.flush()  # raises IntegrityError (-> 409) for a taken email here
@@ -453,7 +465,7 @@ class UserService:
     async def authenticate(self, credentials: Credentials) -> User | None:
         user = await self.db.scalar(select(User).where(User.email == credentials.email))
         # Verify against a dummy hash for unknown emails so timing does not reveal them.
-        stored = user.password_hash if user is not None else _dummy_hash()
+        stored = user.password_hash if user else await run_in_threadpool(_dummy_hash)
         valid = await run_in_threadpool(password_hash.verify, credentials.password, stored)
         return user if valid and user is not None else None
 
@@ -466,7 +478,7 @@ UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 # ------------------------------------------------------------------------- middleware
 
-_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~:/+=@-]{0,127}")
 
 
 class RequestContextMiddleware:
@@ -595,8 +607,8 @@ async def _timed(probe: Callable[[], Awaitable[object]], timeout: float) -> Chec
             await probe()
     except Exception as exc:
         elapsed = (time.perf_counter() - start) * 1000
-        return CheckResult(status="fail", duration_ms=round(elapsed, 2), error=type(exc).__name__)
-    return CheckResult(status="ok", duration_ms=round((time.perf_counter() - start) * 1000, 2))
+        return CheckResult(status="error", latency_ms=round(elapsed, 2), error=type(exc).__name__)
+    return CheckResult(status="ok", latency_ms=round((time.perf_counter() - start) * 1000, 2))
 
 
 async def run_checks(resources: Resources) -> dict[str, CheckResult]:
@@ -622,10 +634,10 @@ async def live() -> HealthReport:
 async def ready(resources: ResourcesDep, response: Response) -> HealthReport:
     """Readiness: 503 with per-check status while any dependency fails."""
     checks = await run_checks(resources)
-    failed = any(check.status == "fail" for check in checks.values())
+    failed = any(check.status == "error" for check in checks.values())
     if failed:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return HealthReport(status="fail" if failed else "ok", checks=checks)
+    return HealthReport(status="unavailable" if failed else "ok", checks=checks)
 
 
 @health.get("", response_model_exclude_none=True, responses={503: {"model": HealthReport}})

@@ -91,9 +91,7 @@ def measure(variants: list[Variant], settings: Settings, work: Path) -> dict[str
     }
 
 
-def summarise(
-    variant: Variant, runs: dict[str, list[dict[str, float]]], rounds: int
-) -> dict[str, object]:
+def summarise(variant: Variant, runs: dict[str, list[dict[str, float]]]) -> dict[str, object]:
     mine = runs[variant.key]
     base = runs.get(BASELINE)
     out: dict[str, object] = {

@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from fastapi_patterns._detect_formats import AppReference, app_references
 from fastapi_patterns.detect import Detection, detect_project
 
@@ -123,7 +122,12 @@ def test_factory_imported_from_another_module(tmp_path: Path) -> None:
     main = "from app.factory import build\nfrom app import settings\n\napp = build(settings)\n"
     d = detect(
         tmp_path,
-        {"app/__init__.py": "", "app/settings.py": "", "app/factory.py": factory, "app/main.py": main},
+        {
+            "app/__init__.py": "",
+            "app/settings.py": "",
+            "app/factory.py": factory,
+            "app/main.py": main,
+        },
     )
     assert d.fastapi_app == "app.main:app"
 
@@ -161,7 +165,11 @@ def test_app_created_in_package_init(tmp_path: Path) -> None:
 def test_reexport_is_not_another_app(tmp_path: Path) -> None:
     d = detect(
         tmp_path,
-        {"app/__init__.py": "from .main import app\n", "app/main.py": APP, "asgi.py": "from app.main import app\n"},
+        {
+            "app/__init__.py": "from .main import app\n",
+            "app/main.py": APP,
+            "asgi.py": "from app.main import app\n",
+        },
     )
     assert d.fastapi_app == "app.main:app"
     assert not d.warnings
@@ -195,7 +203,13 @@ def test_sub_app_mounted_from_another_module(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "ignored",
-    ["tests/test_api.py", "tests/conftest.py", "examples/demo.py", "docs/tutorial/main.py", "test_main.py"],
+    [
+        "tests/test_api.py",
+        "tests/conftest.py",
+        "examples/demo.py",
+        "docs/tutorial/main.py",
+        "test_main.py",
+    ],
 )
 def test_tests_examples_and_docs_are_ignored(tmp_path: Path, ignored: str) -> None:
     d = detect(tmp_path, {ignored: APP, "pyproject.toml": ""})
@@ -205,7 +219,9 @@ def test_tests_examples_and_docs_are_ignored(tmp_path: Path, ignored: str) -> No
 
 
 def test_syntax_error_is_a_warning(tmp_path: Path) -> None:
-    d = detect(tmp_path, {"broken.py": "from fastapi import FastAPI\napp = FastAPI(\n", "main.py": APP})
+    d = detect(
+        tmp_path, {"broken.py": "from fastapi import FastAPI\napp = FastAPI(\n", "main.py": APP}
+    )
     assert d.fastapi_app == "main:app"
     assert any("broken.py" in w and "not valid Python" in w for w in d.warnings)
 
@@ -237,11 +253,26 @@ TWO_APPS = {
 @pytest.mark.parametrize(
     ("name", "text"),
     [
-        ("Procfile", "web: gunicorn -k uvicorn.workers.UvicornWorker app.admin:admin --bind 0.0.0.0:$PORT\n"),
-        ("Dockerfile", 'FROM python:3.12\nCMD ["uvicorn", "app.admin:admin", "--host", "0.0.0.0"]\n'),
-        ("Dockerfile", "FROM python:3.12\nENTRYPOINT uv run --frozen granian --interface asgi app.admin:admin\n"),
-        ("pyproject.toml", '[project]\nname = "x"\n[tool.fastapi]\nentrypoint = "app.admin:admin"\n'),
-        ("compose.yaml", "services:\n  api:\n    build: .\n    command: uvicorn app.admin:admin --reload\n"),
+        (
+            "Procfile",
+            "web: gunicorn -k uvicorn.workers.UvicornWorker app.admin:admin --bind 0.0.0.0:$PORT\n",
+        ),
+        (
+            "Dockerfile",
+            'FROM python:3.12\nCMD ["uvicorn", "app.admin:admin", "--host", "0.0.0.0"]\n',
+        ),
+        (
+            "Dockerfile",
+            "FROM python:3.12\nENTRYPOINT uv run granian --interface asgi app.admin:admin\n",
+        ),
+        (
+            "pyproject.toml",
+            '[project]\nname = "x"\n[tool.fastapi]\nentrypoint = "app.admin:admin"\n',
+        ),
+        (
+            "compose.yaml",
+            "services:\n  api:\n    build: .\n    command: uvicorn app.admin:admin --reload\n",
+        ),
         ("Makefile", "run:\n\tuvicorn app.admin:admin --reload\n"),
     ],
 )
@@ -261,7 +292,9 @@ def test_fastapi_cli_path_form(tmp_path: Path) -> None:
     d = detect(
         tmp_path,
         {
-            "backend/Dockerfile": 'FROM python:3.10\nCMD ["fastapi", "run", "--workers", "4", "app/main.py"]\n',
+            "backend/Dockerfile": (
+                'FROM python:3.10\nCMD ["fastapi", "run", "--workers", "4", "app/main.py"]\n'
+            ),
             "backend/pyproject.toml": "",
             "backend/app/__init__.py": "",
             "backend/app/main.py": APP,
@@ -293,7 +326,10 @@ def test_uvicorn_factory_flag_and_app_dir(tmp_path: Path) -> None:
         ("python -m uvicorn app.main:app", [AppReference("app.main", "app")]),
         ("uvicorn app:create_app --factory", [AppReference("app", "create_app", factory=True)]),
         ("gunicorn 'app:create_app()'", [AppReference("app", "create_app", factory=True)]),
-        ("gunicorn --bind 0.0.0.0:8000 --chdir backend app.main:app", [AppReference("app.main", "app", app_dir="backend")]),
+        (
+            "gunicorn --bind 0.0.0.0:8000 --chdir backend app.main:app",
+            [AppReference("app.main", "app", app_dir="backend")],
+        ),
         ('sh -c "alembic upgrade head && uvicorn api.asgi:app"', [AppReference("api.asgi", "app")]),
         ("fastapi run --entrypoint pkg.main:api", [AppReference("pkg.main", "api")]),
         ("fastapi dev src/app.py --app api", [AppReference("src/app.py", "api", path=True)]),
@@ -402,7 +438,10 @@ def test_sub_project_without_its_own_pyproject(tmp_path: Path) -> None:
 
 def test_module_beside_its_siblings(tmp_path: Path) -> None:
     main = "from fastapi import FastAPI\nfrom routers import items\n\napp = FastAPI()\n"
-    d = detect(tmp_path, {"api/main.py": main, "api/routers/items.py": "", "api/requirements.txt": "fastapi\n"})
+    d = detect(
+        tmp_path,
+        {"api/main.py": main, "api/routers/items.py": "", "api/requirements.txt": "fastapi\n"},
+    )
     assert shape(d) == ("api", "none", None, "main:app")
 
 
@@ -413,7 +452,7 @@ def test_app_in_a_folder_that_is_not_an_identifier(tmp_path: Path) -> None:
 
 
 def test_polyglot_repository_prefers_the_web_app(tmp_path: Path) -> None:
-    lambda_app = "from fastapi import FastAPI\nfrom mangum import Mangum\n\napp = FastAPI()\nhandler = Mangum(app)\n"
+    lambda_app = APP + "from mangum import Mangum\nhandler = Mangum(app)\n"
     d = detect(
         tmp_path,
         {
@@ -421,7 +460,9 @@ def test_polyglot_repository_prefers_the_web_app(tmp_path: Path) -> None:
             "sdk/python/acme/__init__.py": "",
             "cli/pyproject.toml": '[project]\nname = "acme-cli"\ndependencies = ["typer"]\n',
             "cli/acme_cli/__init__.py": "",
-            "lambdas/thumbnails/pyproject.toml": '[project]\nname = "thumbs"\ndependencies = ["fastapi", "mangum"]\n',
+            "lambdas/thumbnails/pyproject.toml": (
+                '[project]\nname = "thumbs"\ndependencies = ["fastapi", "mangum"]\n'
+            ),
             "lambdas/thumbnails/handler.py": lambda_app,
             "api/pyproject.toml": '[project]\nname = "acme-api"\ndependencies = ["fastapi"]\n',
             "api/acme_api/__init__.py": "",
@@ -439,7 +480,7 @@ def test_without_an_app_the_web_project_is_the_root(tmp_path: Path) -> None:
             "pyproject.toml": "[tool.ruff]\nline-length = 100\n",
             "sdk/pyproject.toml": '[project]\nname = "sdk"\ndependencies = ["httpx"]\n',
             "sdk/acme/__init__.py": "",
-            "backend/pyproject.toml": '[project]\nname = "orders-api"\ndependencies = ["fastapi"]\n',
+            "backend/pyproject.toml": '[project]\nname = "orders"\ndependencies = ["fastapi"]\n',
             "backend/src/orders_api/__init__.py": "",
         },
     )
@@ -449,10 +490,19 @@ def test_without_an_app_the_web_project_is_the_root(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "layout", "package"),
     [
-        ({"pyproject.toml": '[project]\nname = "shop"\n', "src/shop/__init__.py": ""}, "src", "shop"),
+        (
+            {"pyproject.toml": '[project]\nname = "shop"\n', "src/shop/__init__.py": ""},
+            "src",
+            "shop",
+        ),
         ({"pyproject.toml": '[project]\nname = "shop"\n', "src/__init__.py": ""}, "flat", "src"),
         (
-            {"pyproject.toml": '[project]\nname = "my-shop"\n', "tests/__init__.py": "", "lib/__init__.py": "", "my_shop/__init__.py": ""},
+            {
+                "pyproject.toml": '[project]\nname = "my-shop"\n',
+                "tests/__init__.py": "",
+                "lib/__init__.py": "",
+                "my_shop/__init__.py": "",
+            },
             "flat",
             "my_shop",
         ),

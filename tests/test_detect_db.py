@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from fastapi_patterns._detect_db import from_image, from_url
 from fastapi_patterns.detect import Detection, detect_project
 
@@ -107,7 +106,10 @@ def test_poetry_dependency_table(tmp_path: Path) -> None:
 
 
 def test_pipfile_packages(tmp_path: Path) -> None:
-    d = detect(tmp_path, {"Pipfile": '[packages]\nfastapi = "*"\nmotor = "*"\n[dev-packages]\npytest = "*"\n'})
+    d = detect(
+        tmp_path,
+        {"Pipfile": '[packages]\nfastapi = "*"\nmotor = "*"\n[dev-packages]\npytest = "*"\n'},
+    )
     assert d.database == "mongodb"
     assert d.sources["database"] == "Pipfile"
 
@@ -119,7 +121,9 @@ def test_setup_cfg_install_requires(tmp_path: Path) -> None:
 
 
 def test_setup_py_install_requires(tmp_path: Path) -> None:
-    text = "from setuptools import setup\nREQS = ['fastapi', 'asyncpg']\nsetup(install_requires=REQS)\n"
+    text = (
+        "from setuptools import setup\nREQS = ['fastapi', 'asyncpg']\nsetup(install_requires=REQS)"
+    )
     d = detect(tmp_path, {"setup.py": text})
     assert (d.database, d.database_driver) == ("postgresql", "asyncpg")
 
@@ -127,7 +131,9 @@ def test_setup_py_install_requires(tmp_path: Path) -> None:
 # -- URLs in env files, compose and settings --------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [".env", ".env.example", ".env.dist", ".env.local", "app.env", ".env.sample"])
+@pytest.mark.parametrize(
+    "name", [".env", ".env.example", ".env.dist", ".env.local", "app.env", ".env.sample"]
+)
 def test_database_url_in_env_files(tmp_path: Path, name: str) -> None:
     d = detect(tmp_path, {name: "APP_NAME=x\nDATABASE_URL=postgres://u:p@db:5432/app\n"})
     assert d.database == "postgresql"
@@ -194,7 +200,9 @@ def test_settings_default_url(tmp_path: Path) -> None:
 
 
 def test_settings_dsn_type(tmp_path: Path) -> None:
-    config = "from pydantic import PostgresDsn, RedisDsn\nclass S:\n    db: PostgresDsn\n    cache: RedisDsn\n"
+    config = (
+        "from pydantic import PostgresDsn, RedisDsn\nclass S:\n    db: PostgresDsn\n    r: RedisDsn"
+    )
     d = detect(tmp_path, {"app/__init__.py": "", "app/config.py": config})
     assert d.database == "postgresql"
     assert d.redis is True
@@ -286,7 +294,9 @@ def test_compose_environment_and_env_file(tmp_path: Path) -> None:
 
 
 def test_compose_in_a_docker_folder(tmp_path: Path) -> None:
-    d = detect(tmp_path, {"docker/docker-compose.dev.yml": "services:\n  db:\n    image: mongo:7\n"})
+    d = detect(
+        tmp_path, {"docker/docker-compose.dev.yml": "services:\n  db:\n    image: mongo:7\n"}
+    )
     assert d.database == "mongodb"
 
 
@@ -393,7 +403,9 @@ def test_url_decides_database_and_dependency_gives_the_driver(tmp_path: Path) ->
 # -- Redis ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dependency", ["redis>=5", "arq", "celery[redis]", "fastapi-cache2[redis]"])
+@pytest.mark.parametrize(
+    "dependency", ["redis>=5", "arq", "celery[redis]", "fastapi-cache2[redis]"]
+)
 def test_redis_from_dependencies(tmp_path: Path, dependency: str) -> None:
     d = detect(tmp_path, {"pyproject.toml": pyproject("fastapi", dependency)})
     assert d.redis is True

@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from fastapi_patterns.detect import Detection, detect_project
 
 APP = {"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n"}
@@ -27,20 +26,28 @@ def detect(root: Path, files: dict[str, str]) -> Detection:
         ({"pyproject.toml": '[project]\nname = "x"\n[tool.uv]\n'}, "uv", "pyproject.toml"),
         ({"poetry.lock": "# poetry\n"}, "poetry", "poetry.lock"),
         (
-            {"pyproject.toml": '[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\npython = "^3.11"\n'},
+            {"pyproject.toml": '[tool.poetry]\n[tool.poetry.dependencies]\npython = "^3.11"\n'},
             "poetry",
             "pyproject.toml",
         ),
         (
-            {"pyproject.toml": '[project]\nname = "x"\n[build-system]\nbuild-backend = "poetry.core.masonry.api"\n'},
+            {"pyproject.toml": '[build-system]\nbuild-backend = "poetry.core.masonry.api"\n'},
             "poetry",
             "pyproject.toml",
         ),
         ({"pdm.lock": ""}, "pdm", "pdm.lock"),
-        ({"pyproject.toml": '[project]\nname = "x"\n[tool.pdm.dev-dependencies]\ntest = ["pytest"]\n'}, "pdm", "pyproject.toml"),
+        (
+            {"pyproject.toml": '[project]\n[tool.pdm.dev-dependencies]\ntest = ["pytest"]\n'},
+            "pdm",
+            "pyproject.toml",
+        ),
         ({"Pipfile": '[packages]\nfastapi = "*"\n'}, "pipenv", "Pipfile"),
         ({"Pipfile.lock": "{}"}, "pipenv", "Pipfile.lock"),
-        ({"pyproject.toml": '[project]\nname = "x"\n[tool.hatch.envs.default]\ndependencies = ["pytest"]\n'}, "hatch", "pyproject.toml"),
+        (
+            {"pyproject.toml": '[tool.hatch.envs.default]\ndependencies = ["pytest"]\n'},
+            "hatch",
+            "pyproject.toml",
+        ),
         ({"hatch.toml": "[envs.default]\n"}, "hatch", "hatch.toml"),
         ({"requirements.txt": "fastapi\n"}, "pip", "requirements.txt"),
         ({"requirements/base.txt": "fastapi\n"}, "pip", "requirements/base.txt"),

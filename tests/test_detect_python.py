@@ -7,7 +7,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from fastapi_patterns._detect_formats import python_from_image
 from fastapi_patterns._detect_python import lower_bound
 from fastapi_patterns.detect import Detection, detect_project
@@ -106,7 +105,9 @@ def test_poetry_python_dependency(tmp_path: Path) -> None:
 
 
 def test_pipfile_python_version(tmp_path: Path) -> None:
-    d = detect(tmp_path, {"Pipfile": '[packages]\nfastapi = "*"\n[requires]\npython_version = "3.10"\n'})
+    d = detect(
+        tmp_path, {"Pipfile": '[packages]\nfastapi = "*"\n[requires]\npython_version = "3.10"\n'}
+    )
     assert d.python_version == "3.10"
     assert d.sources["python_version"] == "Pipfile"
 
@@ -118,12 +119,16 @@ def test_runtime_txt(tmp_path: Path) -> None:
 
 
 def test_setup_cfg_python_requires(tmp_path: Path) -> None:
-    d = detect(tmp_path, {"setup.cfg": "[metadata]\nname = x\n[options]\npython_requires = >=3.8\n"})
+    d = detect(
+        tmp_path, {"setup.cfg": "[metadata]\nname = x\n[options]\npython_requires = >=3.8\n"}
+    )
     assert d.python_version == "3.8"
 
 
 def test_setup_py_python_requires(tmp_path: Path) -> None:
-    d = detect(tmp_path, {"setup.py": "from setuptools import setup\nsetup(python_requires='>=3.9')\n"})
+    d = detect(
+        tmp_path, {"setup.py": "from setuptools import setup\nsetup(python_requires='>=3.9')\n"}
+    )
     assert d.python_version == "3.9"
 
 
@@ -133,7 +138,7 @@ def test_tool_versions(tmp_path: Path) -> None:
 
 
 def test_dockerfile_from_python(tmp_path: Path) -> None:
-    d = detect(tmp_path, {"Dockerfile": "FROM python:3.12-slim AS base\nCMD [\"python\"]\n"})
+    d = detect(tmp_path, {"Dockerfile": 'FROM python:3.12-slim AS base\nCMD ["python"]\n'})
     assert d.python_version == "3.12"
     assert d.sources["python_version"] == "Dockerfile"
 

@@ -30,6 +30,13 @@ _PENALIZED_FOLDERS = frozenset(
 )  # fmt: skip
 _APP_STEMS = ("main", "app", "asgi", "server", "application", "api", "__init__", "wsgi")
 _DOCKERFILE = re.compile(r"^((Dockerfile|Containerfile)(\..+)?|.+\.(Dockerfile|dockerfile))$")
+# A module that can build an app calls FastAPI, aliases it, or subclasses it; one that
+# only annotates `app: FastAPI` cannot, and is not parsed.
+_BUILDS_APP = re.compile(rb"FastAPI\s*\(|FastAPI\s+as\s|\(\s*(?:\w+\.)?FastAPI\s*[,)]")
+_COMPOSE = re.compile(r"^(docker-)?compose(\.[\w.-]+)?\.ya?ml$")
+_RUN_FILES = frozenset(
+    {"pyproject.toml", "Procfile", "Makefile", "makefile", "justfile", "Justfile"}
+)
 
 
 @dataclass
@@ -45,6 +52,10 @@ class Module:
     factories: dict[str, int] = field(default_factory=dict)
     instances: dict[str, int] = field(default_factory=dict)
     toplevel: set[str] = field(default_factory=set)
+    # Top-level functions that return a value -> what they call (walked once).
+    functions: dict[str, tuple[int, list[ast.expr]]] = field(default_factory=dict)
+    mounts: list[ast.expr] = field(default_factory=list)  # what .mount()/Mount() receive
+    subclasses: set[str] = field(default_factory=set)  # classes defined here deriving an app
 
 
 @dataclass(frozen=True)
@@ -109,12 +120,37 @@ def analyze(tree: Tree, rel: str, syntax: ast.Module) -> Module:
             info.toplevel.add(node.name)
             if isinstance(node, ast.ClassDef) and any(_names_class(info, b) for b in node.bases):
                 info.classes.add(node.name)
+                info.subclasses.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 if isinstance(target, ast.Name):
                     info.toplevel.add(target.id)
+    for statement in syntax.body:
+        calls: list[ast.expr] = []
+        returns = False
+        for child in ast.walk(statement):
+            if isinstance(child, ast.Call):
+                calls.append(child.func)
+                _mount_target(child, info.mounts)
+            elif isinstance(child, ast.Return) and child.value is not None:
+                returns = True
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and returns:
+            info.functions[statement.name] = (statement.lineno, calls)
     return info
+
+
+def _mount_target(call: ast.Call, found: list[ast.expr]) -> None:
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name not in ("mount", "Mount"):
+        return
+    target: ast.expr | None = call.args[1] if len(call.args) > 1 else None
+    for keyword in call.keywords:
+        if keyword.arg == "app":
+            target = keyword.value
+    if target is not None:
+        found.append(target)
 
 
 def _toplevel(body: list[ast.stmt]) -> list[ast.stmt]:
@@ -177,10 +213,11 @@ class Finder:
                 texts[rel] = data
                 total += len(data)
         for rel, data in texts.items():
-            if b"FastAPI" in data:
+            if b"FastAPI" in data and _BUILDS_APP.search(data):
                 self.load(rel, quiet=False)
         self.resolve()
         names = {name for info in self.modules.values() for name in info.factories}
+        names |= {name for info in self.modules.values() for name in info.subclasses}
         needles = [name.encode() + b"(" for name in names]
         if needles:
             for rel, data in texts.items():
@@ -190,14 +227,16 @@ class Finder:
 
     def resolve(self) -> None:
         """Fixed point over classes, factories and instances across modules."""
-        for _ in range(4):
+        for _ in range(6):
+            # Resolving may load the modules a module imports: iterate over a snapshot.
+            before = len(self.modules)
             changed = False
-            for info in self.modules.values():
+            for info in list(self.modules.values()):
                 changed |= self._resolve_module(info)
-            if not changed:
+            if not changed and len(self.modules) == before:
                 break
         self.mounted = set()
-        for info in self.modules.values():
+        for info in list(self.modules.values()):
             self._mounts(info)
 
     def _imported(self, info: Module, name: str) -> tuple[Module, str] | None:
@@ -227,12 +266,8 @@ class Finder:
             return bool(other and func.attr in other.factories)
         return False
 
-    def _builds(self, info: Module, node: ast.AST) -> bool:
-        return any(
-            isinstance(call, ast.Call)
-            and (self._is_class(info, call.func) or self._is_factory(info, call.func))
-            for call in ast.walk(node)
-        )
+    def _builds(self, info: Module, calls: list[ast.expr]) -> bool:
+        return any(self._is_class(info, f) or self._is_factory(info, f) for f in calls)
 
     def _resolve_module(self, info: Module) -> bool:
         before = (len(info.classes), len(info.factories), len(info.instances))
@@ -240,15 +275,14 @@ class Finder:
             if isinstance(node, ast.ClassDef):
                 if any(self._is_class(info, base) for base in node.bases):
                     info.classes.add(node.name)
+                    info.subclasses.add(node.name)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if node.name in info.factories:
+                function = info.functions.get(node.name)
+                if node.name in info.factories or function is None:
                     continue
-                returns = any(
-                    isinstance(n, ast.Return) and n.value is not None for n in ast.walk(node)
-                )
                 # Building one is required: `def get_app(request) -> FastAPI` only reads it.
-                if returns and self._builds(info, node):
-                    info.factories[node.name] = node.lineno
+                if self._builds(info, function[1]):
+                    info.factories[node.name] = function[0]
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 value = node.value
@@ -264,17 +298,7 @@ class Finder:
         return before != (len(info.classes), len(info.factories), len(info.instances))
 
     def _mounts(self, info: Module) -> None:
-        for node in ast.walk(info.tree):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name not in ("mount", "Mount"):
-                continue
-            target: ast.expr | None = node.args[1] if len(node.args) > 1 else None
-            for keyword in node.keywords:
-                if keyword.arg == "app":
-                    target = keyword.value
+        for target in info.mounts:
             if isinstance(target, ast.Name):
                 imported = info.imports.get(target.id)
                 if imported and imported[0]:
@@ -285,8 +309,9 @@ class Finder:
     def apps(self) -> list[App]:
         found: list[App] = []
         for rel, info in sorted(self.modules.items()):
-            if is_not_app(rel):
-                continue
+            stem = rel.rpartition("/")[2].removesuffix(".py")
+            if is_not_app(rel) or not stem.isidentifier():
+                continue  # a script such as fastapi-app-template.py cannot be imported
             for attr, line in info.instances.items():
                 found.append(App(rel, attr, False, line))
             for attr, line in info.factories.items():
@@ -347,9 +372,13 @@ def run_references(tree: Tree) -> list[Reference]:
     compose: list[Reference] = []
     make: list[Reference] = []
     for rel in tree.files:
-        if rel.count("/") > 3 or is_not_app(rel):
+        if rel.count("/") > 3:
             continue
-        name = PurePosixPath(rel).name
+        name = rel.rpartition("/")[2]
+        if name not in _RUN_FILES and not _DOCKERFILE.match(name) and not _COMPOSE.match(name):
+            continue
+        if is_not_app(rel):
+            continue
         if name == "pyproject.toml":
             value = fmt.table(load_toml(tree, rel), "tool", "fastapi").get("entrypoint")
             match = isinstance(value, str) and re.match(r"^([\w.]+):(\w+)$", value.strip())
@@ -362,7 +391,7 @@ def run_references(tree: Tree) -> list[Reference]:
         elif _DOCKERFILE.match(name):
             for command in load_dockerfile(tree, rel).commands:
                 docker += [Reference(rel, r) for r in fmt.app_references(command)]
-        elif re.match(r"^(docker-)?compose(\.[\w.-]+)?\.ya?ml$", name):
+        elif _COMPOSE.match(name):
             data = load_yaml(tree, rel)
             services = data.get("services") if isinstance(data, dict) else None
             for service in services.values() if isinstance(services, dict) else []:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from . import _detect_formats as fmt
@@ -178,6 +177,7 @@ _ENV_TEMPLATE = re.compile(
 )
 _COMPOSE = re.compile(r"^(docker-)?compose(\.[\w.-]+)?\.ya?ml$")
 COMPOSE_FOLDERS = ("docker", "deploy", "deployment", "deployments", ".devcontainer", "infra", "ops")
+SETTINGS_ORDER = ("config", "settings", "conf", "configuration", "database", "db", "session")
 SETTINGS_STEMS = frozenset(
     {"config", "settings", "conf", "configuration", "core", "database", "db", "session",
      "base", "env", "constants", "deps", "dependencies", "main", "app"}
@@ -421,23 +421,19 @@ def settings(tree: Tree, files: list[str], distance_of: dict[str, int]) -> list[
 
 def settings_files(tree: Tree, package_folder: str, extra: list[str]) -> list[str]:
     """Settings-like modules of the app's package (config.py, core/config.py, db.py ...)."""
-    chosen = list(extra)
     prefix = f"{package_folder}/" if package_folder else ""
+    found: list[tuple[int, int, str]] = []
     for rel in tree.python_files():
-        if len(chosen) >= 40:
-            break
-        if not rel.startswith(prefix) or rel in chosen:
+        if not rel.startswith(prefix) or rel in extra:
             continue
-        path = PurePosixPath(rel)
-        folders = {p.lower() for p in path.parts[:-1]}
-        settings_like = path.stem.lower() in SETTINGS_STEMS or folders & {
-            "config",
-            "settings",
-            "core",
-        }
+        *parts, name = rel.split("/")
+        stem = name.removesuffix(".py").lower()
+        folders = {p.lower() for p in parts}
+        settings_like = stem in SETTINGS_STEMS or folders & {"config", "settings", "core"}
         if settings_like and not _is_test_like(rel):
-            chosen.append(rel)
-    return chosen
+            rank = SETTINGS_ORDER.index(stem) if stem in SETTINGS_ORDER else len(SETTINGS_ORDER)
+            found.append((rank, len(parts), rel))
+    return extra + [rel for _, _, rel in sorted(found)[:40]]
 
 
 def _is_test_like(rel: str) -> bool:

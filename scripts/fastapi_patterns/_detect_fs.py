@@ -8,8 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 # Directories never entered: VCS data, virtualenvs, dependency and build output, caches.
@@ -29,7 +28,7 @@ NOT_APP_PARTS = frozenset(
     {
         "tests", "test", "testing", "examples", "example", "docs", "doc", "docs_src",
         "samples", "sample", "tutorial", "tutorials", "benchmarks", "bench", "fixtures",
-        "playground", "sandbox",
+        "playground", "sandbox", "assets", "templates", "template", "skeleton", "scaffold",
     }
 )  # fmt: skip
 
@@ -38,6 +37,8 @@ MAX_DEPTH = 16
 SCAN_SECONDS = 4.0
 CONFIG_LIMIT = 1 << 20  # 1 MiB: no real config file is bigger
 SOURCE_LIMIT = 512 << 10
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_open = os.open  # a module global, so tests can make a file unreadable
 
 
 def parent(rel: str) -> str:
@@ -60,11 +61,10 @@ def ancestors(folder: str) -> list[str]:
 
 def is_not_app(rel: str) -> bool:
     """Tests, examples and docs: code that may build apps which are not the project's app."""
-    path = PurePosixPath(rel)
-    name = path.name
+    *folders, name = rel.split("/")
     if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
         return True
-    return any(part.lower() in NOT_APP_PARTS for part in path.parts[:-1])
+    return any(part.lower() in NOT_APP_PARTS for part in folders)
 
 
 class Tree:
@@ -72,6 +72,7 @@ class Tree:
 
     def __init__(self, root: Path, warnings: list[str]) -> None:
         self.root = root
+        self._root = str(root)
         self.warnings = warnings
         self.files: list[str] = []  # regular files (or links to them), POSIX, relative
         self.folders: dict[str, list[str]] = {}  # folder -> names of its files
@@ -80,6 +81,8 @@ class Tree:
         self.outside: list[str] = []  # folders above the root, inside the same repository
         self._cache: dict[tuple[str, int], bytes | None] = {}
         self.parsed: dict[tuple[str, str], Any] = {}  # (kind, file) -> parsed content
+        self._sets: dict[str, frozenset[str]] = {}
+        self._python: list[str] | None = None
         if root.is_dir():
             self._scan()
             self.outside = self._repository_parents()
@@ -162,6 +165,8 @@ class Tree:
         climbed = here
         rel = ""
         for _ in range(6):
+            if climbed.name in SKIP_DIRS:
+                return []  # inside a virtualenv or node_modules: its repository is not ours
             if climbed.parent == climbed:
                 return []
             climbed = climbed.parent
@@ -186,14 +191,20 @@ class Tree:
         return self.folders.get(folder, [])
 
     def has(self, rel: str) -> bool:
-        return PurePosixPath(rel).name in self.folders.get(parent(rel), ())
+        folder, _, name = rel.rpartition("/")
+        names = self._sets.get(folder)
+        if names is None:
+            names = self._sets[folder] = frozenset(self.folders.get(folder, ()))
+        return name in names
 
     def chain(self, folder: str) -> list[str]:
         """`folder`, the folders above it, then those above the root in the same repository."""
         return [*ancestors(folder), *self.outside]
 
-    def python_files(self) -> Iterator[str]:
-        return (f for f in self.files if f.endswith(".py"))
+    def python_files(self) -> list[str]:
+        if self._python is None:
+            self._python = [f for f in self.files if f.endswith(".py")]
+        return self._python
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -206,24 +217,36 @@ class Tree:
         return data
 
     def _read(self, rel: str, limit: int, quiet: bool) -> bytes | None:
-        path = self.root / rel
+        # os-level calls: one open, one fstat, few reads. O_NONBLOCK so a FIFO never blocks.
         try:
-            info = os.stat(path)
+            fd = _open(os.path.join(self._root, rel), _READ_FLAGS)
+        except OSError as error:
+            if not quiet:
+                self.warn(f"Could not read {rel}: {error.strerror or error}.")
+            return None
+        try:
+            info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 return None
             if info.st_size > limit:
                 if not quiet:
                     self.warn(f"Skipped {rel}: {info.st_size} bytes is too large to be read.")
                 return None
-            with open(path, "rb") as handle:
-                data = handle.read(limit + 1)
+            chunks: list[bytes] = []
+            size = 0
+            while size <= limit:
+                chunk = os.read(fd, limit + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
         except OSError as error:
             if not quiet:
                 self.warn(f"Could not read {rel}: {error.strerror or error}.")
             return None
-        if len(data) > limit:
-            return None
-        return data
+        finally:
+            os.close(fd)
+        return None if size > limit else b"".join(chunks)
 
     def read_text(self, rel: str, limit: int = CONFIG_LIMIT) -> str | None:
         data = self.read_bytes(rel, limit)

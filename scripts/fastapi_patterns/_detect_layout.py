@@ -182,12 +182,15 @@ def _packages(tree: Tree, folder: str) -> list[str]:
         name
         for name in tree.subfolders.get(folder, [])
         if name.isidentifier()
+        and not name.startswith("_")
         and name.lower() not in _NOT_PACKAGES
         and tree.has(join(join(folder, name), "__init__.py"))
     ]
 
 
-def _pick(tree: Tree, root: str, packages: list[str]) -> str:
+def _pick(tree: Tree, root: str, packages: list[str]) -> str | None:
+    """The project's package: named after the project, the only one, or a conventional
+    name (app, backend ...); None when several packages leave it open."""
     data = (
         load_toml(tree, join(root, "pyproject.toml"))
         if tree.has(join(root, "pyproject.toml"))
@@ -202,4 +205,4 @@ def _pick(tree: Tree, root: str, packages: list[str]) -> str:
     for preferred in ("app", *_PREFERRED):
         if preferred in packages:
             return preferred
-    return sorted(packages)[0]
+    return packages[0] if len(packages) == 1 else None

@@ -56,6 +56,7 @@ OWNED_FILES = (
     "pyproject.toml", "README.md", ".env.example", ".gitignore", "Dockerfile",
     "compose.yaml", "docker-compose.yml", "alembic.ini", "tests/conftest.py",
 )  # fmt: skip
+INTERNAL_ERROR = "The detector failed on this project"
 _DOCKERFILE = re.compile(r"^((Dockerfile|Containerfile)(\..+)?|.+\.(Dockerfile|dockerfile))$")
 
 
@@ -124,7 +125,14 @@ def detect_project(path: Path) -> Detection:
     if not tree.files and not any(tree.subfolders.values()):
         warnings.append(f"{path} is empty; nothing was detected.")
         return _empty(root, warnings)
-    return _detect(tree, root, warnings)
+    try:
+        return _detect(tree, root, warnings)
+    except (RecursionError, MemoryError, ValueError, KeyError, TypeError, RuntimeError) as error:
+        # A bug here must not become a traceback in the user's terminal or prompt.
+        warnings.append(
+            f"{INTERNAL_ERROR} ({type(error).__name__}: {error}); nothing was detected."
+        )
+        return _empty(root, warnings)
 
 
 def _detect(tree: Tree, root: str, warnings: list[str]) -> Detection:

@@ -37,6 +37,7 @@ _RULES: dict[str, Predicate] = {
     "__package__/models.py.jinja": _has_db,
     "alembic.ini.jinja": _has_db,
     "migrations/": _has_db,
+    "tests/test_migrations.py.jinja": _has_db,
     "__package__/core/security.py.jinja": _has_jwt,
     "__package__/api/routes/auth.py.jinja": _has_jwt,
     "__package__/api/routes/users.py.jinja": _has_jwt,
