@@ -27,7 +27,8 @@ def render_write(reps: int) -> dict[str, object]:
     times, files = [], 0
     with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
         for n in range(reps + 1):
-            target = Path(tmp) / f"svc{n}"
+            target = Path(tmp) / str(n) / "svc"
+            target.parent.mkdir()  # an empty folder of its own: no app beside it
             started = time.perf_counter()
             generation = generate("svc", target, **FULL)
             elapsed = time.perf_counter() - started
@@ -42,11 +43,12 @@ def cli(reps: int) -> dict[str, object]:
     times = []
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         for n in range(reps):
+            (Path(tmp) / str(n)).mkdir()  # an empty folder of its own: no app beside it
             command = [
                 str(BIN / "create-fastapi-app"),
                 "svc",
                 "--dir",
-                f"{tmp}/svc{n}",
+                f"{tmp}/{n}/svc",
                 "--db",
                 "postgresql",
                 "--redis",

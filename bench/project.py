@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
 from fastapi_patterns.generate import generate
 
 BIN = Path(sys.executable).parent
@@ -55,8 +57,9 @@ def service_env(database_url: str) -> dict[str, str]:
 def create(work: Path, name: str, *, db: str, layout: str = "flat") -> Project:
     """Generate `name` under `work` (replacing an older copy) with the library call."""
     target = work / name
-    if target.exists():
-        subprocess.run(["rm", "-rf", str(target)], check=True)
+    shutil.rmtree(target, ignore_errors=True)
+    # An empty parent: the generator refuses to write beside an existing FastAPI app.
+    target.parent.mkdir(parents=True, exist_ok=True)
     generate(name, target, db=db, redis=False, auth="jwt", layout=layout, python="3.11")
     return Project(target, name.replace("-", "_"))
 

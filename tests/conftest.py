@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+
 from servers import MariaDBServer, PostgresServer, RedisServer, Server
 from servers import require_binary as require_binary  # re-exported for other fixtures
 

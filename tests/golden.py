@@ -12,9 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from combos import GOLDEN, Combo  # noqa: E402
-
-from fastapi_patterns.generate import generate  # noqa: E402
+from combos import GOLDEN, Combo
+from fastapi_patterns.generate import generate
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 SEPARATOR = "==> {} <==\n"
@@ -34,7 +33,8 @@ def render_combo(combo: Combo) -> str:
             dry_run=True,
         )
     return "".join(
-        SEPARATOR.format(path) + content.decode() for path, content in sorted(generation.files.items())
+        SEPARATOR.format(path) + content.decode()
+        for path, content in sorted(generation.files.items())
     )
 
 

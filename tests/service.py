@@ -42,19 +42,25 @@ class Service:
         src_layout: bool = False,
         workers: int = 1,
         python: str = sys.executable,
+        uvicorn_cli: bool = False,
     ) -> None:
         self.project = project
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        command = [
-            python, "-m", "uvicorn", f"{package}.main:app",
-            "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
-        ]  # fmt: skip
-        if src_layout:
-            command += ["--app-dir", "src"]
-        if workers > 1:
-            command += ["--workers", str(workers)]
-        self.command = command
+        env = dict(env)
+        if uvicorn_cli:
+            self.command = [
+                python, "-m", "uvicorn", f"{package}.main:app", "--host", "127.0.0.1",
+                "--port", str(self.port), "--no-access-log", "--workers", str(workers),
+            ]  # fmt: skip
+            if src_layout:
+                self.command += ["--app-dir", "src"]
+        else:
+            # The project's own entry point, as its container runs it.
+            self.command = [python, "-m", package]
+            env.update(HOST="127.0.0.1", PORT=str(self.port), WEB_CONCURRENCY=str(workers))
+            if src_layout:
+                env["PYTHONPATH"] = "src"
         self.env = env
         self.log_path = project / f".uvicorn-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -79,7 +85,9 @@ class Service:
                 pass
             time.sleep(0.05)  # polling interval while the server binds, bounded by the deadline
         self.kill()
-        raise RuntimeError(f"uvicorn did not answer {wait_path} in {STARTUP_DEADLINE}s:\n{self.log()}")
+        raise RuntimeError(
+            f"uvicorn did not answer {wait_path} in {STARTUP_DEADLINE}s:\n{self.log()}"
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

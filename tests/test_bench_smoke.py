@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from servers import PostgresServer, require_binary
 
 pytestmark = pytest.mark.slow

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from factories import make_detection, make_tree
 from fastapi_patterns import cli, generate
 from fastapi_patterns.detect import Detection
-from factories import make_detection, make_tree
 
 TEMPLATES = {
     "README.md.jinja": "# {{ title }}\n",
@@ -155,9 +155,7 @@ def test_old_detected_python_is_a_clear_error(
     assert run(capsys, "svc", "--python", "3.12")[0] == 0
 
 
-def test_detect_json_prints_the_detection(
-    work: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_detect_json_prints_the_detection(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--detect", str(work), "--json")
     assert code == 0
     data = json.loads(out)

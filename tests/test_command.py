@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from fastapi_patterns.cli import build_parser
 from fastapi_patterns.detect import detect_project, format_summary
 from test_detect import EXPECTED, KEYS, SHAPES, build

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -11,8 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fastapi_patterns import _detect_fs
-from fastapi_patterns.detect import Detection, detect_project, format_summary, generator_flags
+from fastapi_patterns import detect as detect_module
+from fastapi_patterns.detect import (
+    INTERNAL_ERROR,
+    Detection,
+    detect_project,
+    format_summary,
+    generator_flags,
+)
 
 BUNDLE = Path(__file__).resolve().parent.parent
 APP = "from fastapi import FastAPI\n\napp = FastAPI()\n"
@@ -336,6 +345,7 @@ def test_shape_sources_and_warnings(tmp_path: Path) -> None:
     )
     polyglot = detect(tmp_path / "polyglot", POLYGLOT_MONOREPO)
     assert polyglot.sources["fastapi_app"] == "services/api/Dockerfile"
+    assert polyglot.sources["package_manager"] == "services/api/requirements.txt"
     workspace = detect(tmp_path / "ws", UV_WORKSPACE)
     assert workspace.sources["package_manager"] == "uv.lock"
     assert workspace.sources["fastapi_app"] == "apps/api/pyproject.toml"
@@ -566,3 +576,51 @@ def test_command_line_with_the_standard_library_only(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["fastapi_app"] == "api_service.main:app"
     assert data == json.loads(json.dumps(detect_project(tmp_path).to_dict()))
+
+
+def test_detector_imports_only_the_standard_library() -> None:
+    package = BUNDLE / "scripts" / "fastapi_patterns"
+    modules = [package / "detect.py", *sorted(package.glob("_detect_*.py"))]
+    for module in modules:
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or top == "__future__", (module.name, name)
+
+
+@pytest.mark.parametrize("folder", [".git/hooks", "__pycache__", ".mypy_cache/x", "app.egg-info"])
+def test_more_skipped_trees(tmp_path: Path, folder: str) -> None:
+    d = detect(tmp_path, {f"{folder}/main.py": APP, "requirements.txt": "fastapi\n"})
+    assert d.fastapi_app is None
+
+
+def test_scan_time_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_detect_fs, "SCAN_SECONDS", 0.0)
+    d = detect(tmp_path, {"a/b/main.py": APP, "requirements.txt": "fastapi\n"})
+    assert any("scan stopped" in w for w in d.warnings)
+
+
+def test_nothing_above_a_folder_inside_a_virtualenv_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    build(tmp_path, {"uv.lock": "", ".venv/lib/pkg/setup.py": "from setuptools import setup\n"})
+    d = detect_project(tmp_path / ".venv" / "lib" / "pkg")
+    assert d.package_manager == "pip"
+    assert d.sources["package_manager"] == "setup.py"
+
+
+def test_an_internal_error_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(tmp_path, {"main.py": APP})
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(detect_module, "find_app", broken)
+    d = detect_project(tmp_path)
+    assert any(w.startswith(INTERNAL_ERROR) and "boom" in w for w in d.warnings)
+    assert d.fastapi_app is None

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from fastapi_patterns._detect_formats import AppReference, app_references
 from fastapi_patterns.detect import Detection, detect_project
 
@@ -209,6 +210,8 @@ def test_sub_app_mounted_from_another_module(tmp_path: Path) -> None:
         "examples/demo.py",
         "docs/tutorial/main.py",
         "test_main.py",
+        "assets/app_template.py",
+        "templates/service/main.py",
     ],
 )
 def test_tests_examples_and_docs_are_ignored(tmp_path: Path, ignored: str) -> None:
@@ -514,3 +517,58 @@ def test_layout_without_an_app(
 ) -> None:
     d = detect(tmp_path, files)
     assert (d.layout, d.package) == (layout, package)
+
+
+def test_a_script_that_cannot_be_imported_is_not_the_app(tmp_path: Path) -> None:
+    d = detect(tmp_path, {"run-server.py": APP})
+    assert d.fastapi_app is None
+
+
+@pytest.mark.parametrize("folder", ["backend", "server", "api", "project", "service"])
+def test_conventional_sub_project_names(tmp_path: Path, folder: str) -> None:
+    main = "from fastapi import FastAPI\nfrom app.core import config\n\napp = FastAPI()\n"
+    d = detect(
+        tmp_path,
+        {
+            "package.json": "{}",
+            f"{folder}/requirements.txt": "fastapi\n",
+            f"{folder}/app/__init__.py": "",
+            f"{folder}/app/core.py": "",
+            f"{folder}/app/main.py": main,
+        },
+    )
+    assert shape(d) == (folder, "flat", "app", "app.main:app")
+
+
+def test_several_packages_leave_the_package_open(tmp_path: Path) -> None:
+    d = detect(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "tools"\n',
+            "alpha/__init__.py": "",
+            "beta/__init__.py": "",
+        },
+    )
+    assert (d.layout, d.package) == ("flat", None)
+
+
+def test_app_subclass_imported_from_another_module(tmp_path: Path) -> None:
+    base = "from fastapi import FastAPI\n\nclass Api(FastAPI):\n    pass\n"
+    main = "from svc.base import Api\n\napp = Api()\n"  # no FastAPI text at all
+    d = detect(tmp_path, {"svc/__init__.py": "", "svc/base.py": base, "svc/main.py": main})
+    assert d.fastapi_app == "svc.main:app"
+
+
+def test_several_run_configurations_prefer_the_service_over_a_lambda(tmp_path: Path) -> None:
+    d = detect(
+        tmp_path,
+        {
+            "lambdas/resize/Dockerfile": 'FROM python:3.12\nCMD ["uvicorn", "handler:app"]\n',
+            "lambdas/resize/handler.py": APP,
+            "services/api/Dockerfile": 'FROM python:3.12\nCMD ["uvicorn", "main:app"]\n',
+            "services/api/main.py": APP,
+        },
+    )
+    assert (d.project_root, d.fastapi_app) == ("services/api", "main:app")
+    assert d.sources["fastapi_app"] == "services/api/Dockerfile"
+    assert any(w.startswith("Run configurations name several apps") for w in d.warnings)

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from fastapi_patterns._detect_db import from_image, from_url
 from fastapi_patterns.detect import Detection, detect_project
 
@@ -344,6 +345,18 @@ def test_env_beats_compose_service(tmp_path: Path) -> None:
 def test_sqlite_gives_way_to_a_server_database_at_the_same_level(tmp_path: Path) -> None:
     d = detect(tmp_path, {"pyproject.toml": pyproject("fastapi", "aiosqlite", "asyncpg")})
     assert (d.database, d.database_driver) == ("postgresql", "asyncpg")
+
+
+def test_sqlite_gives_way_even_when_the_local_env_uses_it(tmp_path: Path) -> None:
+    d = detect(
+        tmp_path,
+        {
+            "pyproject.toml": pyproject("fastapi", "aiosqlite", "asyncpg"),
+            ".env": "DATABASE_URL=sqlite+aiosqlite:///./local.db\n",
+        },
+    )
+    assert (d.database, d.database_driver) == ("postgresql", "asyncpg")
+    assert any(".env" in w and "sqlite" in w for w in d.warnings)
 
 
 def test_tie_between_server_databases_is_settled_by_other_evidence(tmp_path: Path) -> None:

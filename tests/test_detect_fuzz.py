@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from fastapi_patterns import _detect_formats as fmt
 from fastapi_patterns._detect_db import from_image, from_url
 from fastapi_patterns._detect_python import lower_bound, versions_in
 from fastapi_patterns._detect_yaml import parse_yaml
 from fastapi_patterns.detect import INTERNAL_ERROR, Detection, detect_project, format_summary
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from fastapi_patterns._detect_formats import python_from_image
 from fastapi_patterns._detect_python import lower_bound
 from fastapi_patterns.detect import Detection, detect_project

@@ -73,7 +73,9 @@ def test_mypy_strict(project: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def test_own_tests_pass_on_real_servers(project: Path, service_env: dict[str, str]) -> None:
-    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, service_env)
+    result = run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, service_env
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     passed = re.search(r"(\d+) passed", result.stdout)
     assert passed and int(passed.group(1)) >= 15, result.stdout[-2000:]
@@ -108,7 +110,8 @@ def test_migrates_boots_serves_and_stops_cleanly(
             )
             assert signup.status_code == 201, signup.text
             token = service.client.post(
-                "/auth/token", data={"username": "boot@example.com", "password": "a-long-password-1"}
+                "/auth/token",
+                data={"username": "boot@example.com", "password": "a-long-password-1"},
             )
             assert token.status_code == 200, token.text
             headers["Authorization"] = f"Bearer {token.json()['access_token']}"

@@ -15,8 +15,13 @@ def test_generated_project_matches_golden(combo: Combo) -> None:
     if actual != expected:
         diff = "".join(
             difflib.unified_diff(
-                expected.splitlines(keepends=True), actual.splitlines(keepends=True), "golden", "now"
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                "golden",
+                "now",
             )
         )
-        pytest.fail(f"Generated output differs from {golden_path(combo)}; run `make golden` "
-                    f"if the change is intended.\n{diff[:5000]}")
+        pytest.fail(
+            f"Generated output differs from {golden_path(combo)}; run `make golden` "
+            f"if the change is intended.\n{diff[:5000]}"
+        )

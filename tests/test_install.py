@@ -14,7 +14,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("install")]
 
 
 def test_fresh_venv_install_boots_on_real_servers(
-    tmp_path: Path, postgres_server, redis_server  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    postgres_server,
+    redis_server,  # type: ignore[no-untyped-def]
 ) -> None:
     combo = Combo("postgresql", True, "jwt", "src")
     project = combo.generate(tmp_path / combo.name)
@@ -22,7 +24,9 @@ def test_fresh_venv_install_boots_on_real_servers(
     created = run([sys.executable, "-m", "venv", str(venv)], tmp_path)
     assert created.returncode == 0, created.stderr
     python = str(venv / "bin" / "python")
-    installed = run([python, "-m", "pip", "install", "--quiet", str(project)], tmp_path, timeout=900)
+    installed = run(
+        [python, "-m", "pip", "install", "--quiet", str(project)], tmp_path, timeout=900
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
     # Served from outside the project folder: every import must come from the installed wheel.

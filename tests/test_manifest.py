@@ -2,9 +2,9 @@ import hashlib
 
 from ruamel.yaml import YAML
 
+from factories import make_options
 from fastapi_patterns import __version__
 from fastapi_patterns.manifest import read_manifest, render_manifest
-from factories import make_options
 
 
 def test_manifest_records_version_options_and_hashes() -> None:

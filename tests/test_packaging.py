@@ -33,9 +33,10 @@ def test_wheel_contents(wheel: Path) -> None:
     assert any(n.startswith("fastapi_patterns/_assets/project/") for n in names)
     assert not any("__pycache__" in n for n in names)
     metadata = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "create-fastapi-app = fastapi_patterns.cli:main" in zipfile.ZipFile(wheel).read(
-        metadata
-    ).decode()
+    assert (
+        "create-fastapi-app = fastapi_patterns.cli:main"
+        in zipfile.ZipFile(wheel).read(metadata).decode()
+    )
 
 
 def test_unpacked_wheel_generates_from_its_own_assets(wheel: Path, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from factories import make_options as options
 from factories import make_tree
 from fastapi_patterns.plan import MANIFEST, plan, target_path
 
-
 TREE = [
     "README.md.jinja",
     "dot-gitignore",

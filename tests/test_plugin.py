@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fastapi_patterns import __version__
 
 BUNDLE = Path(__file__).resolve().parent.parent

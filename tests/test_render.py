@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from factories import make_options, make_tree
 from fastapi_patterns.plan import plan
 from fastapi_patterns.render import TemplateError, build_context, render
-from factories import make_options, make_tree
 
 
 def test_context_values() -> None:
@@ -23,7 +23,9 @@ def test_render_fills_templates_and_copies_others_verbatim(tmp_path: Path) -> No
     make_tree(
         tmp_path,
         {
-            "__package__/main.py.jinja": "NAME = '{{ package }}'\n{% if jwt %}\nAUTH = True\n{% endif %}\n",
+            "__package__/main.py.jinja": (
+                "NAME = '{{ package }}'\n{% if jwt %}\nAUTH = True\n{% endif %}\n"
+            ),
             "static.txt": "{{ not rendered }}\n",
         },
     )

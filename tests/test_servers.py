@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
+
 import servers
 from servers import (
     MariaDBServer,

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from fastapi_patterns.skill import (
     Capability,
     SkillFormatError,

@@ -67,7 +67,7 @@ def test_failure_midway_restores_everything(tmp_path: Path) -> None:
             raise OSError(28, "No space left on device")
         os.replace(src, dst)
 
-    with pytest.raises(WriteError, match="No space left on device.*nothing was changed"):
+    with pytest.raises(WriteError, match=r"No space left on device.*nothing was changed"):
         write_files(target, FILES, force=True, replace=flaky_replace)
     assert len(calls) == 4
     assert snapshot(target) == before
@@ -93,7 +93,7 @@ def test_unwritable_target_is_a_clear_error(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr("tempfile.mkdtemp", refuse)
-    with pytest.raises(WriteError, match="Cannot write to .*Permission denied"):
+    with pytest.raises(WriteError, match=r"Cannot write to .*Permission denied"):
         write_files(tmp_path / "app", FILES)
     assert list(tmp_path.iterdir()) == []
 
@@ -144,5 +144,5 @@ def test_unreadable_parent_is_a_clear_error(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(Path, "is_dir", refuse)
-    with pytest.raises(WriteError, match="Cannot read .*Permission denied"):
+    with pytest.raises(WriteError, match=r"Cannot read .*Permission denied"):
         write_files(tmp_path / "svc", FILES)

@@ -2,10 +2,10 @@
 
 An app is a module-level object built by `FastAPI(...)` (or a subclass), or by a factory:
 a function that builds one and returns it. `app = create_app()` counts when create_app
-is such a factory, in this module or one it imports. Tests, examples and docs are
-ignored. Sub-apps that another app mounts are not the app. What the run configuration
-names (`[tool.fastapi] entrypoint`, Procfile, Dockerfile CMD, compose command, Makefile)
-wins when it resolves to a module that defines the attribute.
+is such a factory, in this module or one it imports. Tests, examples, docs and templates
+are ignored. Sub-apps that another app mounts are not the app. What the run
+configuration names (`[tool.fastapi] entrypoint`, Procfile, Dockerfile CMD, compose
+command, Makefile) wins when it resolves to a module that defines the attribute.
 """
 
 from __future__ import annotations
@@ -484,23 +484,33 @@ def _clean(rel: str) -> str | None:
     return "/".join(parts)
 
 
-def find_app(tree: Tree, warnings: list[str]) -> tuple[App | None, Finder]:
+def find_app(tree: Tree, warnings: list[str]) -> App | None:
     finder = Finder(tree)
     finder.scan()
+    resolved: list[tuple[int, App]] = []
     unresolved: list[str] = []
-    for ref in run_references(tree):
+    chosen: App | None
+    for rank, ref in enumerate(run_references(tree)):
         app = resolve_reference(tree, finder, ref)
-        if app is not None:
-            if unresolved:
-                warnings.append(
-                    f"{'; '.join(unresolved)} did not resolve to a module here; used {ref.source}."
-                )
-            return app, finder
-        unresolved.append(f"{ref.source} names {ref.app.module}:{ref.app.attr}")
-    chosen = choose(finder.apps(), finder.mounted, warnings)
+        if app is None:
+            unresolved.append(f"{ref.source} names {ref.app.module}:{ref.app.attr}")
+        else:
+            resolved.append((rank, app))
+    if resolved:
+        # Several run configurations (a lambda's Dockerfile beside the API's): the same
+        # preferences as for apps found in code, then the order of run_references.
+        _, chosen = min(resolved, key=lambda item: (_score(item[1], finder.mounted), item[0]))
+        named = sorted({f"{a.file}:{a.attr} ({a.via})" for _, a in resolved})
+        if len(named) > 1:
+            warnings.append(
+                f"Run configurations name several apps: {', '.join(named)}; chose"
+                f" {chosen.file}:{chosen.attr}."
+            )
+    else:
+        chosen = choose(finder.apps(), finder.mounted, warnings)
     if unresolved and chosen is not None:
         warnings.append(
-            f"{'; '.join(unresolved)}, which does not resolve to a module here; found"
-            f" {chosen.file}:{chosen.attr} instead."
+            f"{'; '.join(unresolved)}, which does not resolve to a module here; used"
+            f" {chosen.file}:{chosen.attr}."
         )
-    return chosen, finder
+    return chosen

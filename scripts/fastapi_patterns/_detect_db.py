@@ -300,10 +300,9 @@ def compose_files(tree: Tree, folders: list[str]) -> list[tuple[str, int]]:
     return found
 
 
-def compose(tree: Tree, files: list[tuple[str, int]]) -> tuple[list[Evidence], list[str]]:
-    """Evidence from compose files, and the run commands of their services."""
+def compose(tree: Tree, files: list[tuple[str, int]]) -> list[Evidence]:
+    """Evidence from compose services: their images (or build contexts) and environment."""
     found: list[Evidence] = []
-    commands: list[str] = []
     for rel, distance in files:
         data = load_yaml(tree, rel)
         services = data.get("services") if isinstance(data, dict) else None
@@ -332,13 +331,7 @@ def compose(tree: Tree, files: list[tuple[str, int]]) -> tuple[list[Evidence], l
                     found += _from_env_values(
                         load_env(tree, env_rel), COMPOSE_ENV, distance, env_rel
                     )
-            for key in ("entrypoint", "command"):
-                command = service.get(key)
-                if isinstance(command, list):
-                    commands.append(" ".join(fmt.strings(command)))
-                elif isinstance(command, str):
-                    commands.append(command)
-    return found, commands
+    return found
 
 
 def _env_file_paths(folder: str, value: Any) -> list[str]:

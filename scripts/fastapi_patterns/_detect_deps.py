@@ -47,7 +47,8 @@ def requirement_files(names: list[str], folder: str, tree: Tree) -> list[str]:
     if "requirements" in tree.subfolders.get(folder, ()):
         sub = join(folder, "requirements")
         found += [join(sub, n) for n in tree.names(sub) if n.endswith((".txt", ".in"))]
-    return found
+    # Runtime files first: requirements.txt names the project better than requirements-dev.txt.
+    return sorted(found, key=lambda rel: (dev_name(rel.rpartition("/")[2]), rel))
 
 
 def collect(tree: Tree, folders: list[str]) -> list[Dependency]:

@@ -12,16 +12,19 @@ sits above it in the same repository).
 
 How each answer is decided:
 
-- fastapi_app: what a run configuration names, when it resolves to a module defining
-  that attribute, in this order: `[tool.fastapi] entrypoint`, Procfile, Dockerfile
-  CMD/ENTRYPOINT, compose command, Makefile. Otherwise the apps found in the syntax
-  trees (see _detect_app): instances before factories, apps nobody mounts before
-  mounted sub-apps, then outside SDK/CLI/lambda/tooling folders, then in backend/,
-  server/, api/... or at the top, then in main.py/app.py/asgi.py..., then named app,
-  then the shallowest. Tests, examples and docs never hold the app.
+- fastapi_app: what a run configuration names (`[tool.fastapi] entrypoint`, Procfile,
+  Dockerfile CMD/ENTRYPOINT, compose command, Makefile), when it resolves to a module
+  that defines the attribute. Otherwise the apps found in the syntax trees (see
+  _detect_app). Either way, among several: instances before factories, apps nobody
+  mounts before mounted sub-apps, then outside SDK/CLI/lambda/tooling folders, then in
+  backend/, server/, api/... or at the top, then in main.py/app.py/asgi.py..., then
+  named app, then the shallowest (then the configuration order above). Tests, examples,
+  docs and templates never hold the app; nor does a file that cannot be imported.
 - project_root, layout, package: from how the app's code imports itself (see
   _detect_layout); without an app, from the project files.
-- The remaining answers read the project root and the folders above it (nearest first):
+
+The remaining answers read the project root and the folders above it, nearest first:
+
 - python_version: the lowest 3.X declared by .python-version, requires-python,
   tool.poetry python, Pipfile python_version, runtime.txt, .tool-versions, setup.cfg or
   setup.py python_requires, and Dockerfile `FROM python:3.X` / uv images. `python:3`
@@ -137,7 +140,7 @@ def detect_project(path: Path) -> Detection:
 
 def _detect(tree: Tree, root: str, warnings: list[str]) -> Detection:
     sources: dict[str, str] = {"python_runtime": sys.executable or "python"}
-    app, _finder = find_app(tree, warnings)
+    app = find_app(tree, warnings)
     layout: Layout = for_app(tree, app) if app else without_app(tree)
     chain = tree.chain(layout.project_root)
     distance = {folder: index for index, folder in enumerate(chain)}
@@ -154,8 +157,7 @@ def _detect(tree: Tree, root: str, warnings: list[str]) -> Detection:
     deps = collect(tree, chain)
     evidence = db.from_dependencies(deps, distance)
     evidence += db.env_files(tree, chain)
-    compose_evidence, _commands = db.compose(tree, db.compose_files(tree, chain))
-    evidence += compose_evidence
+    evidence += db.compose(tree, db.compose_files(tree, chain))
     package_folder = (
         join(layout.import_root, layout.package) if layout.package else layout.project_root
     )
