@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 import httpx
+
 from server import Uvicorn, clean_env
 from throughput import Variant
-from wrk import run_wrk
+from wrk import run_count
 
 _SAMPLE = 0.002  # seconds between RSS samples while the export streams
 
@@ -26,13 +27,11 @@ def after_requests(variant: Variant, requests: int, log: Path) -> dict[str, obje
     with server:
         server.start(variant.path, variant.headers)
         started_kib = server.status_kb("VmRSS")
-        done = run_wrk(
-            server.url(variant.path), seconds=120, headers=variant.headers, max_requests=requests
-        )
+        answered = run_count(server.url(variant.path), requests, headers=variant.headers)
         return {
             "key": variant.key,
             "label": variant.label,
-            "requests": done.requests,
+            "requests": answered,
             "rss_start_kib": started_kib,
             "rss_end_kib": server.status_kb("VmRSS"),
             "peak_kib": server.status_kb("VmHWM"),

@@ -132,7 +132,7 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
         "profile": profile.__dict__,
     }
     with contextlib.ExitStack() as stack:
-        print("setup: generating and migrating the SQLite and PostgreSQL services", flush=True)
+        say("setup: generating and migrating the SQLite and PostgreSQL services", started)
         sqlite = prepare(work, "sqlite", f"sqlite:///{work}/sqlite/app.db")
         pg = None
         if postgres.available():
@@ -141,14 +141,14 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
         results["machine"] = machine.describe(postgres.postgres_binary() if pg else None)
         variants = http_variants(sqlite, pg)
 
-        print("1. HTTP throughput and latency", flush=True)
+        say("1. HTTP throughput and latency", started)
         settings = throughput.Settings(
             profile.rounds, profile.seconds, profile.warmup, profile.connections
         )
         results["http"] = throughput.measure(variants, settings, work)
 
     by_key = {v.key: v for v in variants}
-    print("3. cold start", flush=True)
+    say("3. cold start", started)
     results["coldstart"] = [
         coldstart.measure(
             "a_starlette", APPS, {}, PATH, profile.coldstart_reps, work / "logs" / "cold-a.log"
@@ -166,7 +166,7 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
         ),
     ]
 
-    print("4. memory", flush=True)
+    say("4. memory", started)
     results["memory"] = {
         "after_requests": [
             memory.after_requests(
@@ -177,7 +177,7 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
         "export": export_runs(sqlite, profile.export_rows, work),
     }
 
-    print("2. generator", flush=True)
+    say("2. generator", started)
     results["generator"] = {
         "render_write": generator.render_write(profile.generate_reps),
         "cli": generator.cli(profile.generate_reps),
@@ -187,6 +187,10 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
     results["elapsed_s"] = time.perf_counter() - started
     results["targets"] = report.targets(results)
     return results
+
+
+def say(what: str, started: float) -> None:
+    print(f"[{time.perf_counter() - started:5.0f} s] {what}", flush=True)
 
 
 def export_runs(sqlite: Service, rows: tuple[int, int], work: Path) -> list[dict[str, object]]:

@@ -16,6 +16,7 @@ _LATENCY = re.compile(r"^\s*(50|75|90|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.M)
 _RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
 _TOTAL = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)", re.M)
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_REACHED = re.compile(r"count reached: (\d+) responses, (\d+) not 2xx")
 _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
@@ -48,31 +49,52 @@ def run_wrk(
     seconds: float,
     connections: int = 64,
     headers: dict[str, str] | None = None,
-    max_requests: int | None = None,
 ) -> WrkResult:
     """One bounded wrk run against a loopback URL; raises on errors or non-2xx answers."""
+    done = _run([*_command(url, seconds, connections, headers), "--latency", url], seconds)
+    result = parse(done.stdout)
+    if result.errors:
+        raise WrkError(f"wrk saw {result.errors} errors or non-2xx answers:\n{done.stdout}")
+    return result
+
+
+def run_count(
+    url: str, requests: int, *, connections: int = 64, headers: dict[str, str] | None = None
+) -> int:
+    """Send `requests` requests (then stop, or fail after 120 s); returns the 2xx count."""
+    command = _command(url, 120, connections, headers)
+    done = _run([*command, "-s", str(COUNT_SCRIPT), url, "--", str(requests)], 120)
+    reached = _REACHED.search(done.stdout)
+    if reached is None:
+        raise WrkError(f"wrk stopped before {requests} responses:\n{done.stdout}")
+    seen, failed = int(reached.group(1)), int(reached.group(2))
+    if failed:
+        raise WrkError(f"{failed} of {seen} responses were not 2xx.")
+    return seen
+
+
+def _command(
+    url: str, seconds: float, connections: int, headers: dict[str, str] | None
+) -> list[str]:
     if urlsplit(url).hostname != "127.0.0.1":
         raise WrkError(f"Refusing to load {url}: benchmarks target 127.0.0.1 only.")
     command = ["taskset", "-c", LOAD_CPU, wrk_binary(), "-t1", f"-c{connections}"]
-    command += [f"-d{max(seconds, 1):g}s", "--timeout", "5s", "--latency"]
+    command += [f"-d{max(seconds, 1):g}s", "--timeout", "5s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    command.append(url)
-    if max_requests is not None:
-        command[-1:-1] = ["-s", str(COUNT_SCRIPT)]
-        command += ["--", str(max_requests)]
+    return command
+
+
+def _run(command: list[str], seconds: float) -> subprocess.CompletedProcess[str]:
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=seconds + 60, check=False
         )
     except subprocess.TimeoutExpired:
-        raise WrkError(f"wrk against {url} did not finish within {seconds + 60:g}s.") from None
+        raise WrkError(f"wrk did not finish within {seconds + 60:g}s.") from None
     if done.returncode != 0:
         raise WrkError(f"wrk exited with {done.returncode}: {done.stderr.strip()}")
-    result = parse(done.stdout)
-    if result.errors:
-        raise WrkError(f"wrk saw {result.errors} errors or non-2xx answers:\n{done.stdout}")
-    return result
+    return done
 
 
 def parse(text: str) -> WrkResult:
