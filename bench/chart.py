@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # no display on a server
 
 import matplotlib.pyplot as plt  # after the backend is chosen
 
-_HIGHLIGHT = {"b": "#7f7f7f", "d": "#1f77b4"}
+_HIGHLIGHT = {"b": "#7f7f7f", "d": "#1f77b4", "d-no-origin": "#9ecae1"}
 _OTHER = "#c7c7c7"
 
 
@@ -19,7 +19,7 @@ def _bars(ax: Any, labels: list[str], stats: list[dict[str, float]], colours: li
     medians = [s["median"] for s in stats]
     errors = [[s["median"] - s["min"] for s in stats], [s["max"] - s["median"] for s in stats]]
     ax.barh(labels, medians, xerr=errors, color=colours, capsize=3)
-    ax.invert_yaxis()  # a at the top, as in the table
+    ax.set_xlim(right=max(s["max"] for s in stats) * 1.18)  # room for the value labels
     for y, value in enumerate(medians):
         ax.annotate(
             f" {value:,.0f}" if value >= 100 else f" {value:.1f}",
@@ -39,11 +39,13 @@ def draw(results: dict[str, Any], path: Path) -> None:
     _bars(left, labels, [v["rps"] for v in variants], colours)
     left.set_xlabel("requests per second (higher is better)")
     _bars(right, labels, [v["p99_ms"] for v in variants], colours)
-    right.set_xlabel("p99 latency, ms (lower is better)")
+    right.set_xscale("log")  # from a few ms (a) to hundreds (e): a linear axis hides a-d
+    right.set_xlabel("p99 latency, ms, log scale (lower is better)")
+    left.invert_yaxis()  # a at the top, as in the table (shared axis: invert once)
     s = results["http"]["settings"]
     figure.suptitle(
         f"One uvicorn worker on 1 CPU, wrk {s['connections']} connections on the other; "
-        f"median and min-max of {s['rounds']} rounds",
+        f"median and min-max of {s['rounds']} round(s)",
         fontsize=10,
     )
     figure.tight_layout()

@@ -23,6 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent / "apps"))
 
 from model import PATH  # bench/apps is put on the path above
+
 from project import ORIGIN, service_env
 
 Factory = Callable[[], Any]

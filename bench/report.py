@@ -122,6 +122,7 @@ def http_table(results: Results) -> str:
             [
                 v["label"],
                 _spread(v["rps"]).show(0),
+                f"{1e6 / v['rps']['median']:.0f}",
                 ratio,
                 _spread(v["p50_ms"]).show(2),
                 _spread(v["p99_ms"]).show(2),
@@ -133,6 +134,7 @@ def http_table(results: Results) -> str:
     header = [
         "variant",
         "req/s",
+        "µs/request",
         "÷ b",
         "p50 ms",
         "p99 ms",
@@ -226,17 +228,24 @@ def _memory(results: Results) -> str:
     return f"{first}\n\nNDJSON export (`GET /items/export`, SQLite):\n\n{second}"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def markdown(results: Results) -> str:
     s = results["http"]["settings"]
+    load = results.get("load", {})
     return f"""# Benchmark results
 
 Written by `make bench` ([bench/run.py](run.py)) on {results["date"]} ({results["mode"]} run,
-{results["elapsed_s"] / 60:.1f} minutes). Method: [README.md](README.md). Ratios are per round
-against variant b measured in the same round, then the median (min-max) of those ratios.
+{results["elapsed_s"] / 60:.1f} minutes). Method: [README.md](README.md). Ratios are taken per
+round against variant b of the same round; tables give the median and (min-max) over rounds.
 
 ## Machine
 
 {_machine(results)}
+- Load average (1 min) at start and end: {load.get("start", "?")} and {load.get("end", "?")}
+  (other processes on the machine show up as noise in the ranges)
 
 ## Targets
 
@@ -245,9 +254,12 @@ against variant b measured in the same round, then the median (min-max) of those
 ## 1. HTTP: one 10-field JSON route, uvicorn with one worker
 
 uvicorn (uvloop, httptools, `--no-access-log`) pinned to CPU 0, wrk pinned to CPU 1:
-{s["connections"]} connections, {s["rounds"]} rounds of {s["seconds"]} s after a {s["warmup"]} s
-warm-up, a fresh server per run, the variant order rotated each round. Every request carries an
-`Origin` header; e adds a bearer token. Figures are medians (min-max) over the rounds.
+{s["connections"]} connections, {_plural(s["rounds"], "round")} of {s["seconds"]} s after a
+{s["warmup"]} s warm-up, a fresh server per run, the variant order rotated each round. Every
+request carries an `Origin` header; e adds a bearer token. µs/request is 10⁶ ÷ req/s: the
+server's time per request on its one core. The last column counts access lines in the log
+file per request wrk reported; requests still in flight when wrk stops are logged but not
+counted, so it sits slightly above 1.00.
 
 {http_table(results)}
 
@@ -259,9 +271,17 @@ warm-up, a fresh server per run, the variant order rotated each round. Every req
 
 ## 3. Cold start
 
+Import: the app module in a fresh interpreter, interpreter start excluded. First 200: from
+starting uvicorn to the first 200 answer on the path shown (readiness includes the database
+check, and for the generated service the argon2 warm-up hash of its lifespan).
+
 {_coldstart(results)}
 
 ## 4. Memory
+
+RSS is read from `/proc/PID/status` (VmRSS, and VmHWM for the peak). The generated service's
+peak includes its lifespan's argon2 warm-up hash (argon2's recommended 64 MiB of memory),
+which is returned to the OS right after startup.
 
 {_memory(results)}
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import shutil
 import sys
@@ -110,11 +111,17 @@ def http_variants(sqlite: Service, pg: Service | None) -> list[throughput.Varian
         headers=headers,
         access_log=True,
     )
+    # The same app answering requests without Origin (same-origin or server-to-server
+    # callers): CORS then only looks at the headers, which shows what its work costs.
+    same_origin = dataclasses.replace(
+        generated_stack, key="d-no-origin", label="d. same, requests without Origin", headers={}
+    )
     variants = [
         bare("a", "a. Starlette + orjson bytes (ceiling)", "a_starlette"),
         bare("b", "b. FastAPI, return type (baseline)", "b_fastapi"),
         bare("c", "c. patterns as first written", "c_first_written", logs=True),
         generated_stack,
+        same_origin,
         sqlite.variant("e-sqlite", "e. generated GET /items, SQLite", headers),
     ]
     if pg is not None:
@@ -130,6 +137,7 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
         "mode": "smoke" if smoke else "full",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "profile": profile.__dict__,
+        "load": {"start": load_average()},
     }
     with contextlib.ExitStack() as stack:
         say("setup: generating and migrating the SQLite and PostgreSQL services", started)
@@ -184,9 +192,14 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
         "to_ready": generator.to_ready(profile.ready_reps, work / "ready"),
         "detect": generator.detector(smoke),
     }
+    results["load"]["end"] = load_average()
     results["elapsed_s"] = time.perf_counter() - started
     results["targets"] = report.targets(results)
     return results
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def say(what: str, started: float) -> None:
