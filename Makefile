@@ -52,5 +52,18 @@ lint: $(VENV)/.installed-dev
 golden: $(VENV)/.installed-dev
 	$(BIN)/python tests/golden.py refresh
 
+# Benchmarks (bench/README.md); not part of `make test` (tests/test_bench_smoke.py runs the smoke mode).
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@ $(VENV)/.installed-dev $(VENV)/.installed-base
+
+bench: $(VENV)/.installed-bench
+	sh bench/ensure-tools.sh
+	$(BIN)/python bench/run.py
+
+bench-smoke: $(VENV)/.installed-bench
+	sh bench/ensure-tools.sh
+	$(BIN)/python bench/run.py --smoke
+
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -235,6 +235,7 @@ def _plural(count: int, word: str) -> str:
 def markdown(results: Results) -> str:
     s = results["http"]["settings"]
     load = results.get("load", {})
+    skipped = "".join(f"\nSkipped: {note}.\n" for note in results.get("skipped", []))
     return f"""# Benchmark results
 
 Written by `make bench` ([bench/run.py](run.py)) on {results["date"]} ({results["mode"]} run,
@@ -262,7 +263,7 @@ file per request wrk reported; requests still in flight when wrk stops are logge
 counted, so it sits slightly above 1.00.
 
 {http_table(results)}
-
+{skipped}
 ![throughput and p99 per variant](results.png)
 
 ## 2. Generator

@@ -146,6 +146,9 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
         if postgres.available():
             server = stack.enter_context(postgres.PinnedPostgres())
             pg = prepare(work, "postgresql", server.create_database("bench"))
+        else:
+            results["skipped"] = ["e-pg: PostgreSQL is not installed (bench/ensure-tools.sh)"]
+            print(f"skipping {results['skipped'][0]}", flush=True)
         results["machine"] = machine.describe(postgres.postgres_binary() if pg else None)
         variants = http_variants(sqlite, pg)
 
