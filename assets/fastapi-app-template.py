@@ -50,6 +50,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
+import aiosqlite
 import jwt
 import orjson
 import structlog
@@ -292,7 +293,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             return create_async_engine(
                 url, poolclass=StaticPool, connect_args={"check_same_thread": False}
             )
-        return create_async_engine(url, pool_size=settings.db_pool_size, pool_timeout=10)
+        return _sqlite_file_engine(url, pool_size=settings.db_pool_size, pool_timeout=10)
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
@@ -301,6 +302,34 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=1800,
     )
+
+
+def _sqlite_file_engine(url: str, **options: Any) -> AsyncEngine:
+    """A file-SQLite engine whose failed connects leave no driver work behind.
+
+    When opening the file fails (directory gone, disk full, permissions), aiosqlite 0.22
+    queues a stop for the connection's worker thread and raises without waiting for it.
+    That connection never reaches the pool, so ``engine.dispose()`` cannot close it, and
+    if the event loop closes first (a shutdown right after an outage) the thread dies with
+    "RuntimeError: Event loop is closed". This creator waits for the thread instead.
+    """
+
+    async def connect() -> aiosqlite.Connection:
+        connection = aiosqlite.connect(*args, **kwargs)
+        # aiosqlite has no public join(); SQLAlchemy's own connect uses _thread as well.
+        worker = connection._thread
+        worker.daemon = True  # as SQLAlchemy does: a leaked connection never blocks exit
+        try:
+            return await connection
+        except Exception:
+            # The open failed, so only the queued stop is left: the join is immediate.
+            # Not on cancellation (a check's timeout): the open may still be running.
+            await asyncio.to_thread(worker.join)
+            raise
+
+    engine = create_async_engine(url, async_creator=connect, **options)
+    args, kwargs = engine.dialect.create_connect_args(engine.url)  # path and URL options
+    return engine
 
 
 def _hide_password(url: str) -> str:

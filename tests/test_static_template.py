@@ -29,6 +29,7 @@ import pytest
 import structlog
 from asgi_lifespan import LifespanManager
 from fastapi import Depends
+from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "assets" / "fastapi-app-template.py"
@@ -411,6 +412,46 @@ def test_startup_error_names_the_database(template: ModuleType, tmp_path: Path) 
     app = template.create_app(template.Settings(_env_file=None, database_url=url))
     with pytest.raises(RuntimeError, match=r"Startup check failed: database sqlite\+aiosqlite"):
         _drive(app, lambda http: http.get("/health/live"))
+
+
+def _sqlite_workers() -> set[threading.Thread]:
+    # aiosqlite runs each connection on a thread named after its target function.
+    return {t for t in threading.enumerate() if t.name.endswith("(_connection_worker_thread)")}
+
+
+def test_failed_sqlite_connect_leaves_no_worker_thread(
+    template: ModuleType, tmp_path: Path
+) -> None:
+    """aiosqlite raises a failed open before the connection's worker thread has stopped.
+
+    That thread still resolves a future on the event loop; if the loop has closed by then
+    it dies with "RuntimeError: Event loop is closed", and pytest reports it against
+    whichever test runs next. The template's engine waits for the thread, so it is gone
+    by the time the error reaches the caller. Working connections keep daemon threads.
+    """
+    missing = f"sqlite+aiosqlite:///{tmp_path}/missing-dir/app.db"
+    broken = template.make_engine(template.Settings(_env_file=None, database_url=missing))
+    working = template.make_engine(
+        template.Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/ok.db")
+    )
+
+    async def main() -> tuple[set[threading.Thread], set[threading.Thread]]:
+        before = _sqlite_workers()
+        try:
+            with pytest.raises(OperationalError, match="unable to open database file"):
+                async with broken.connect():
+                    pass
+            left_behind = _sqlite_workers() - before
+            async with working.connect():
+                serving = _sqlite_workers() - before
+        finally:
+            await broken.dispose()
+            await working.dispose()
+        return left_behind, serving
+
+    left_behind, serving = asyncio.run(main())
+    assert left_behind == set()
+    assert serving and all(thread.daemon for thread in serving)
 
 
 def test_database_loss_gives_503_ready_and_problem(template: ModuleType, tmp_path: Path) -> None:
