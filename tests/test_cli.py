@@ -137,11 +137,24 @@ def test_existing_fastapi_app_is_refused_without_force(
         return found
 
     monkeypatch.setattr(generate, "detect_project", fake_detect)
-    code, _, err = run(capsys, "svc")
+    code, _, err = run(capsys, "svc", "--dir", ".")
     assert code == 2
     assert "shop.main:app" in err and "--force" in err
     assert list(work.iterdir()) == []
-    assert run(capsys, "svc", "--force")[0] == 0
+    assert run(capsys, "svc", "--dir", ".", "--force")[0] == 0
+    assert (work / "svc" / "main.py").is_file()
+
+
+def test_a_new_folder_beside_an_existing_app_is_allowed_with_a_warning(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = make_detection(existing_fastapi=True, fastapi_app="shop.main:app")
+    monkeypatch.setattr(generate, "detect_project", lambda path: found)
+    code, out, _ = run(capsys, "svc", "--dir", "services/svc", "--json")
+    assert code == 0
+    warnings = json.loads(out)["warnings"]
+    assert any("shop.main:app" in w and "separate service" in w for w in warnings)
+    assert (work / "services" / "svc" / "svc" / "main.py").is_file()
 
 
 def test_old_detected_python_is_a_clear_error(

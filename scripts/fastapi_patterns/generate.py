@@ -77,17 +77,24 @@ def generate(
     base = cwd or Path.cwd()
     opts.package_name(name)  # fail on a bad name before touching anything else
     target = (base / directory if directory is not None else base / name).absolute()
-    detection = detect_project(context_dir(target))
-    if detection.existing_fastapi and not force:
+    context = context_dir(target)
+    detection = detect_project(context)
+    existing_app: list[str] = []
+    if detection.existing_fastapi:
         where = detection.fastapi_app or "an existing module"
-        raise ExistingAppError(
-            f"{context_dir(target)} already holds a FastAPI app ({where}); refusing to generate"
-            " over it (use --force to generate anyway)."
+        if target.exists() and not force:
+            # Writing into the folder that holds the app could clobber it; a new folder cannot.
+            raise ExistingAppError(
+                f"{context} already holds a FastAPI app ({where}); refusing to generate over it"
+                " (use --dir NEW_FOLDER for a separate service, or --force)."
+            )
+        existing_app.append(
+            f"{context} already holds a FastAPI app ({where}); this is a separate service."
         )
     options, warnings = opts.resolve(
         name, detection, db=db, redis=redis, auth=auth, layout=layout, python=python
     )
-    warnings = list(detection.warnings) + warnings
+    warnings = list(detection.warnings) + existing_app + warnings
     templates = project_templates()
     files = render(plan(options, templates), options, templates)
     files[MANIFEST] = render_manifest(options, files)
