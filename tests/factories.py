@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
-from fastapi_patterns.detect import Detection
+from fastapi_patterns.detect import Detection, detect_project
 from fastapi_patterns.options import Options
 
 
@@ -49,3 +50,12 @@ def make_tree(root: Path, files: dict[str, str] | list[str]) -> Path:
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(text)
     return root
+
+
+def detect_tree(root: Path, files: dict[str, str]) -> Detection:
+    """Write a small fake project (texts dedented) and detect it."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return detect_project(root)

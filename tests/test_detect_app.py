@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from factories import detect_tree as detect
 from fastapi_patterns._detect_formats import AppReference, app_references
-from fastapi_patterns.detect import Detection, detect_project
+from fastapi_patterns.detect import Detection
 
 APP = "from fastapi import FastAPI\n\napp = FastAPI()\n"
-
-
-def detect(root: Path, files: dict[str, str]) -> Detection:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return detect_project(root)
 
 
 def shape(d: Detection) -> tuple[str, str, str | None, str | None]:

@@ -7,16 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from factories import detect_tree as detect
 from fastapi_patterns._detect_db import from_image, from_url
-from fastapi_patterns.detect import Detection, detect_project
-
-
-def detect(root: Path, files: dict[str, str]) -> Detection:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return detect_project(root)
 
 
 def pyproject(*deps: str, dev: tuple[str, ...] = ()) -> str:

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from fastapi_patterns.detect import Detection, detect_project
+from factories import detect_tree as detect
+from fastapi_patterns.detect import detect_project
 
 APP = {"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n"}
-
-
-def detect(root: Path, files: dict[str, str]) -> Detection:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return detect_project(root)
 
 
 @pytest.mark.parametrize(

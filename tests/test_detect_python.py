@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from factories import detect_tree as detect
 from fastapi_patterns._detect_formats import python_from_image
 from fastapi_patterns._detect_python import lower_bound
-from fastapi_patterns.detect import Detection, detect_project
-
-
-def detect(root: Path, files: dict[str, str]) -> Detection:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return detect_project(root)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from . import _detect_formats as fmt
-from ._detect_fs import SOURCE_LIMIT, Tree, ancestors, is_not_app, join, parent
+from ._detect_fs import SOURCE_LIMIT, Tree, ancestors, is_not_app, join, normalize, parent
 from ._detect_load import load_dockerfile, load_python, load_toml, load_yaml
 
 MAX_SOURCE_FILES = 5000
@@ -415,7 +415,7 @@ def resolve_reference(tree: Tree, finder: Finder, ref: Reference) -> App | None:
         return _resolve_path(tree, finder, ref)
     bases: list[str] = []
     if app.app_dir:
-        cleaned = _clean(join(folder, app.app_dir))
+        cleaned = normalize(join(folder, app.app_dir))
         if cleaned is not None:
             bases.append(cleaned)
     bases += [folder, join(folder, "src")]
@@ -439,7 +439,7 @@ def resolve_reference(tree: Tree, finder: Finder, ref: Reference) -> App | None:
 
 
 def _resolve_path(tree: Tree, finder: Finder, ref: Reference) -> App | None:
-    target = _clean(join(parent(ref.source), ref.app.module))
+    target = normalize(join(parent(ref.source), ref.app.module))
     if target is None:
         return None
     files = (
@@ -468,20 +468,6 @@ def _shared(a: str, b: str) -> int:
             break
         count += 1
     return count
-
-
-def _clean(rel: str) -> str | None:
-    parts: list[str] = []
-    for part in rel.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        else:
-            parts.append(part)
-    return "/".join(parts)
 
 
 def find_app(tree: Tree, warnings: list[str]) -> App | None:

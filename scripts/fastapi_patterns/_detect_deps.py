@@ -14,7 +14,7 @@ from typing import Any
 
 from . import _detect_formats as fmt
 from ._detect_formats import Requirement, parse_requirement, table
-from ._detect_fs import Tree, join, parent
+from ._detect_fs import Tree, join, normalize, parent
 from ._detect_load import load_ini, load_json, load_requirements, load_toml
 
 _DEV_WORDS = re.compile(
@@ -148,24 +148,10 @@ def _requirements(tree: Tree, files: list[str]) -> list[Dependency]:
         parsed = load_requirements(tree, rel)
         found += [Dependency(r, rel, runtime) for r in parsed.requirements]
         for include in parsed.includes:
-            target = _normalize_path(join(parent(rel), include))
+            target = normalize(join(parent(rel), include)) or None
             if target is not None:
                 queue.append((target, runtime and not dev_name(PurePosixPath(target).name)))
     return found
-
-
-def _normalize_path(rel: str) -> str | None:
-    parts: list[str] = []
-    for part in rel.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        else:
-            parts.append(part)
-    return "/".join(parts) if parts else None
 
 
 def _setup_cfg(tree: Tree, rel: str) -> list[Dependency]:

@@ -50,6 +50,21 @@ def join(folder: str, name: str) -> str:
     return f"{folder}/{name}" if folder else name
 
 
+def normalize(rel: str) -> str | None:
+    """Fold "." and ".." out of a POSIX relative path; None when it leaves the scan root."""
+    parts: list[str] = []
+    for part in rel.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts)
+
+
 def ancestors(folder: str) -> list[str]:
     """`folder` and each folder above it up to the root "" (nearest first)."""
     chain = [folder]
