@@ -96,3 +96,25 @@ def fresh_redis_server() -> Iterator[Callable[..., RedisServer]]:
 # ===================================================================================
 # (Other fixtures go below this line, in their own sections.)
 # ===================================================================================
+
+
+# ===================================================================================
+# Reliability figures (tests/test_reliability_*.py): each test records its measurements
+# with record_property("reliability", text); the run prints them all at the end, also
+# under pytest-xdist, whose workers send the properties back with their reports.
+# ===================================================================================
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {value}"
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if name == "reliability"
+    ]
+    if lines:
+        terminalreporter.write_sep("-", "reliability figures")
+        for line in lines:
+            terminalreporter.write_line(line)

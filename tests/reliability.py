@@ -1,0 +1,151 @@
+"""Helpers for the reliability suite (tests/test_reliability_*.py).
+
+The suite holds two generated combinations to the issue-6 bar: PostgreSQL + Redis + JWT
+on real servers, and the SQLite default. These helpers generate and migrate a project,
+point it at fresh databases, make users and tokens, poll with deadlines, check problem
+documents, and record the figures the run prints at the end (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from combos import TEST_SECRET, Combo
+from servers import PostgresServer, RedisServer
+from service import base_env, run
+
+PG_REDIS_JWT = Combo("postgresql", True, "jwt", "flat")
+SQLITE_DEFAULT = Combo("sqlite", False, "jwt", "flat")
+BIN = Path(sys.executable).parent
+PASSWORD = "reliability-password-1"
+PROBLEM_JSON = "application/problem+json"
+
+# What must never reach a client: tracebacks, SQL, driver and library internals.
+LEAK_MARKERS = (
+    "Traceback",
+    'File "',
+    "SELECT ",
+    "INSERT ",
+    "UPDATE ",
+    "DELETE FROM",
+    "sqlalchemy",
+    "asyncpg",
+    "aiosqlite",
+    "psycopg",
+    "redis.exceptions",
+    "site-packages",
+    TEST_SECRET,
+)
+# What must never appear in a service's log: Python's own reports of leaked resources
+# and coroutines (ResourceWarning is shown because service_env() turns it on).
+LOG_ALARMS = ("Traceback", "unclosed", "Unclosed", "never awaited", "Task was destroyed")
+
+
+def generate(combo: Combo, tmp_path_factory: pytest.TempPathFactory, label: str) -> Path:
+    return combo.generate(tmp_path_factory.mktemp(f"{label}-{combo.id}") / combo.name)
+
+
+def service_env(**values: str) -> dict[str, str]:
+    """base_env() plus the test secret, with ResourceWarning (unclosed sockets,
+    connections, transports) printed instead of ignored, so a leak shows in the log."""
+    env = base_env(SECRET_KEY=TEST_SECRET, PYTHONWARNINGS="always::ResourceWarning")
+    env.update(values)
+    return env
+
+
+def sqlite_url(directory: Path) -> str:
+    return f"sqlite:///{directory / 'app.db'}"
+
+
+def migrate(project: Path, env: dict[str, str]) -> None:
+    result = run([str(BIN / "alembic"), "upgrade", "head"], project, env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def database_name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def sql(env: dict[str, str], statement: str, postgres: PostgresServer | None = None) -> str:
+    """Run one SQL statement on the service's database (PostgreSQL or a SQLite file)."""
+    url = env["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            rows = connection.execute(statement).fetchall()
+        connection.close()
+        return "\n".join("|".join(str(value) for value in row) for row in rows)
+    assert postgres is not None, "a PostgreSQL URL needs the server to run SQL on"
+    return postgres.execute(statement, database=database_name(url)).strip()
+
+
+def sign_up(client: httpx.Client, email: str) -> dict[str, str]:
+    """Register a user and return the Authorization header of a fresh token."""
+    created = client.post("/users", json={"email": email, "password": PASSWORD})
+    assert created.status_code == 201, created.text
+    return log_in(client, email)
+
+
+def log_in(client: httpx.Client, email: str) -> dict[str, str]:
+    token = client.post("/auth/token", data={"username": email, "password": PASSWORD})
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def promote(env: dict[str, str], email: str, postgres: PostgresServer | None = None) -> None:
+    # There is no route that makes an administrator, by design; the database does.
+    sql(env, f"UPDATE users SET is_admin = true WHERE email = '{email}'", postgres)
+
+
+def poll(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Call `condition` until it is true; returns the seconds it took, fails after `timeout`."""
+    started = time.monotonic()
+    while True:
+        if condition():
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"{what}: not true within {timeout:g}s")
+        time.sleep(0.02)  # polling interval, bounded by the deadline above
+
+
+def assert_problem(response: httpx.Response, status: int | None = None) -> dict[str, Any]:
+    """An RFC 9457 problem document that leaks nothing; returns its body."""
+    if status is not None:
+        assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers.get("content-type") == PROBLEM_JSON, (
+        response.status_code,
+        response.headers.get("content-type"),
+        response.text,
+    )
+    body: dict[str, Any] = response.json()
+    assert body["status"] == response.status_code, body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert_no_leak(response.text)
+    return body
+
+
+def assert_no_leak(text: str) -> None:
+    for marker in LEAK_MARKERS:
+        assert marker not in text, f"{marker!r} leaked into a response: {text[:2000]}"
+
+
+def assert_clean_log(log: str) -> None:
+    for alarm in LOG_ALARMS:
+        assert alarm not in log, f"{alarm!r} in the service log:\n{log[-6000:]}"
+
+
+def figure(record_property: Callable[[str, object], None], text: str) -> None:
+    """A figure for the closing note: printed in the run's summary (see conftest.py)."""
+    record_property("reliability", text)
+    print(text)
+
+
+def redis_url(redis: RedisServer, n: int = 0) -> str:
+    return redis.url_for_db(n)

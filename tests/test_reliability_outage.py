@@ -1,0 +1,280 @@
+"""Issue 6.3: backing services fail under a running service, and at startup.
+
+PostgreSQL is stopped (fast shutdown: its connections are cut) and Redis is killed under
+a live service: readiness must turn 503 naming the failed check within its timeout,
+liveness must stay 200, requests that need the database must get a prompt 503 problem
+document, and once the server is back the same process must recover on its own (pool
+pre-ping), with the data written before the outage intact. At startup, a server that is
+down must make the process exit quickly with a message naming it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from combos import Combo
+from reliability import (
+    PG_REDIS_JWT,
+    SQLITE_DEFAULT,
+    assert_clean_log,
+    assert_problem,
+    figure,
+    generate,
+    migrate,
+    poll,
+    service_env,
+    sign_up,
+    sqlite_url,
+)
+from service import Service, free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rel-outage")]
+
+HEALTH_CHECK_TIMEOUT = 1.0
+DB_CONNECT_TIMEOUT = 2.0
+REDIS_TIMEOUT = 0.5
+# A 503 must come within the connect timeout plus this much for the request itself.
+PROMPT = 1.5
+OUTAGE_SETTINGS = {
+    "HEALTH_CHECK_TIMEOUT": str(HEALTH_CHECK_TIMEOUT),
+    "DB_CONNECT_TIMEOUT": str(DB_CONNECT_TIMEOUT),
+    "DB_POOL_TIMEOUT": "2",
+    "REDIS_TIMEOUT": str(REDIS_TIMEOUT),
+    "STARTUP_TIMEOUT": "5",
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(PG_REDIS_JWT, tmp_path_factory, "outage")
+
+
+def _ready(client: httpx.Client) -> httpx.Response:
+    return client.get("/health/ready", timeout=HEALTH_CHECK_TIMEOUT + 5)
+
+
+def _check_status(client: httpx.Client, name: str) -> str:
+    body: dict[str, Any] = _ready(client).json()
+    status: str = body["checks"][name]["status"]
+    return status
+
+
+def _timed(send: Any) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = send()
+    return response, time.monotonic() - started
+
+
+def test_postgres_outage_and_recovery(
+    project: Path,
+    fresh_postgres_server: Any,
+    redis_server: Any,
+    record_property: Any,
+) -> None:
+    postgres = fresh_postgres_server()
+    env = service_env(
+        DATABASE_URL=postgres.create_database("app"),
+        REDIS_URL=redis_server.url_for_db(3),
+        CACHE_PREFIX="outage-pg:",
+        **OUTAGE_SETTINGS,
+    )
+    migrate(project, env)
+    with Service(project, PG_REDIS_JWT.package, env) as service:
+        client = service.client
+        pid = service.process.pid if service.process else None
+        headers = sign_up(client, "outage@example.com")
+        before = client.post("/items", json={"title": "before the outage"}, headers=headers)
+        assert before.status_code == 201, before.text
+        item = before.json()["id"]
+        assert _ready(client).status_code == 200
+
+        postgres.stop()
+        detection = poll(
+            lambda: _ready(client).status_code == 503, HEALTH_CHECK_TIMEOUT + 5, "readiness 503"
+        )
+        report = _ready(client)
+        assert report.status_code == 503
+        checks = report.json()["checks"]
+        assert checks["database"]["status"] == "error", checks
+        assert checks["redis"]["status"] == "ok", checks
+        assert checks["database"]["latency_ms"] <= HEALTH_CHECK_TIMEOUT * 1000 + 500, checks
+        live, live_seconds = _timed(lambda: client.get("/health/live"))
+        assert live.status_code == 200 and live_seconds < 0.5, live_seconds
+
+        slowest = 0.0
+        for method, path, body in (
+            ("GET", "/items", None),
+            ("GET", f"/items/{item}", None),
+            ("POST", "/items", {"title": "during the outage"}),
+            ("PATCH", f"/items/{item}", {"title": "changed during the outage"}),
+            ("GET", "/users/me", None),
+        ):
+            response, seconds = _timed(
+                lambda m=method, p=path, b=body: client.request(m, p, json=b, headers=headers)
+            )
+            assert_problem(response, 503)
+            assert response.headers["retry-after"], response.headers
+            assert seconds < DB_CONNECT_TIMEOUT + PROMPT, (method, path, seconds)
+            slowest = max(slowest, seconds)
+        login, seconds = _timed(
+            lambda: client.post(
+                "/auth/token", data={"username": "outage@example.com", "password": "x" * 12}
+            )
+        )
+        assert_problem(login, 503)
+        slowest = max(slowest, seconds)
+
+        postgres.start()  # same port, same data
+        restarted = time.monotonic()
+        recovery = poll(lambda: _ready(client).status_code == 200, 30, "readiness 200 again")
+        listed = client.get("/items", headers=headers)
+        first_request_after = time.monotonic() - restarted
+        assert listed.status_code == 200, listed.text
+        assert [row["title"] for row in listed.json()["items"]] == ["before the outage"]
+        after = client.post("/items", json={"title": "after the outage"}, headers=headers)
+        assert after.status_code == 201, after.text
+        assert service.process is not None and service.process.pid == pid
+        assert service.process.poll() is None  # recovered without a restart
+        code = service.stop()
+    log = service.log()
+    assert code == 0, log[-4000:]
+    assert_clean_log(log)
+    assert "backing_service_unavailable" in log
+    figure(
+        record_property,
+        f"PostgreSQL stopped: readiness 503 after {detection:.2f}s, DB requests 503 in at most "
+        f"{slowest:.2f}s, liveness 200 in {live_seconds * 1000:.0f}ms; after restart ready in "
+        f"{recovery:.2f}s, first request served {first_request_after:.2f}s after the server "
+        "was back, same process, nothing lost",
+    )
+
+
+def test_redis_outage_degrades_and_recovers(
+    project: Path,
+    postgres_server: Any,
+    fresh_redis_server: Any,
+    record_property: Any,
+) -> None:
+    cache = fresh_redis_server()
+    env = service_env(
+        DATABASE_URL=postgres_server.create_database(),
+        REDIS_URL=cache.url,
+        CACHE_PREFIX="outage-redis:",
+        **OUTAGE_SETTINGS,
+    )
+    migrate(project, env)
+    with Service(project, PG_REDIS_JWT.package, env) as service:
+        client = service.client
+        headers = sign_up(client, "cache@example.com")
+        created = client.post("/items", json={"title": "cached"}, headers=headers)
+        item = created.json()["id"]
+        assert client.get(f"/items/{item}", headers=headers).status_code == 200
+        assert _cached_keys(cache.url) == [f"outage-redis:item:{item}"]
+
+        cache.kill()
+        detection = poll(
+            lambda: _ready(client).status_code == 503, HEALTH_CHECK_TIMEOUT + 5, "readiness 503"
+        )
+        checks = _ready(client).json()["checks"]
+        assert checks["redis"]["status"] == "error" and checks["database"]["status"] == "ok"
+        assert client.get("/health/live").status_code == 200
+        # The cache is best effort: reads and writes carry on from the database, promptly.
+        slowest = 0.0
+        for method, path, body, status in (
+            ("GET", f"/items/{item}", None, 200),
+            ("PATCH", f"/items/{item}", {"title": "changed without a cache"}, 200),
+            ("POST", "/items", {"title": "written without a cache"}, 201),
+            ("DELETE", f"/items/{item}", None, 204),
+        ):
+            response, seconds = _timed(
+                lambda m=method, p=path, b=body: client.request(m, p, json=b, headers=headers)
+            )
+            assert response.status_code == status, (method, path, response.text)
+            slowest = max(slowest, seconds)
+        assert slowest < 1.0, f"a request took {slowest:.2f}s while Redis was down"
+
+        cache.start()
+        recovery = poll(lambda: _ready(client).status_code == 200, 30, "readiness 200 again")
+        listed = client.get("/items", headers=headers).json()["items"]
+        assert [row["title"] for row in listed] == ["written without a cache"]
+        again = listed[0]["id"]
+        assert client.get(f"/items/{again}", headers=headers).status_code == 200
+        assert _cached_keys(cache.url) == [f"outage-redis:item:{again}"]  # caching again
+        code = service.stop()
+    log = service.log()
+    assert code == 0, log[-4000:]
+    assert_clean_log(log)
+    assert "cache_unavailable" in log
+    figure(
+        record_property,
+        f"Redis killed: readiness 503 after {detection:.2f}s, item requests served from the "
+        f"database in at most {slowest * 1000:.0f}ms; after restart ready in {recovery:.2f}s "
+        "and caching again, same process",
+    )
+
+
+def _cached_keys(url: str) -> list[str]:
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        return sorted(client.keys("*"))
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("down", ["database", "redis", "sqlite-directory"])
+def test_startup_with_a_server_down_fails_fast_naming_it(
+    down: str,
+    project: Path,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+    record_property: Any,
+) -> None:
+    nothing_listens = f"127.0.0.1:{free_port()}"
+    startup_timeout = 2.0
+    if down == "sqlite-directory":
+        combo: Combo = SQLITE_DEFAULT
+        project = generate(combo, tmp_path_factory, "startup")
+        env = service_env(DATABASE_URL=sqlite_url(tmp_path / "missing"))
+        expected = ["database", "does not exist"]
+    else:
+        combo = PG_REDIS_JWT
+        if down == "database":
+            env = service_env(
+                DATABASE_URL=f"postgresql://postgres@{nothing_listens}/app",
+                REDIS_URL=request.getfixturevalue("redis_server").url_for_db(3),
+            )
+        else:
+            env = service_env(
+                DATABASE_URL=request.getfixturevalue("postgres_server").create_database(),
+                REDIS_URL=f"redis://{nothing_listens}/0",
+            )
+        expected = [f"{down}: ConnectionRefusedError" if down == "database" else "redis:", "refused"]
+    env.update(STARTUP_TIMEOUT=str(startup_timeout), HOST="127.0.0.1", PORT=str(free_port()))
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", combo.package],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for fragment in expected:
+        assert fragment in output, output
+    assert "Startup check failed" in output, output
+    assert elapsed < startup_timeout + 8, f"took {elapsed:.1f}s to give up:\n{output}"
+    message = next(line for line in output.splitlines() if "Startup check failed" in line)
+    figure(record_property, f"{down} down at startup: exit {result.returncode} after {elapsed:.1f}s: {message.strip()[-160:]}")
