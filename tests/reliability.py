@@ -8,10 +8,13 @@ documents, and record the figures the run prints at the end (see conftest.py).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ import httpx
 import pytest
 
 from combos import TEST_SECRET, Combo
-from servers import PostgresServer, RedisServer
+from servers import PostgresServer, RedisServer, Server
 from service import base_env, run
 
 PG_REDIS_JWT = Combo("postgresql", True, "jwt", "flat")
@@ -136,7 +139,22 @@ def assert_no_leak(text: str) -> None:
         assert marker not in text, f"{marker!r} leaked into a response: {text[:2000]}"
 
 
-def assert_clean_log(log: str) -> None:
+def assert_clean_log(log: str, *, supervisor_port: int | None = None) -> None:
+    """No alarm in the log. `supervisor_port`: the service ran several workers, and
+    uvicorn's supervisor (0.54) never closes the listening socket it binds for them, so
+    Python reports that one socket, on that port, at the supervisor's exit."""
+    if supervisor_port is not None:
+        upstream = (
+            "ResourceWarning: unclosed <socket.socket fd=",
+            f"laddr=('127.0.0.1', {supervisor_port})>",
+        )
+        lines = log.splitlines()
+        log = "\n".join(
+            line
+            for line in lines
+            if not all(part in line for part in upstream)
+            and "Enable tracemalloc to get the object allocation traceback" not in line
+        )
     for alarm in LOG_ALARMS:
         assert alarm not in log, f"{alarm!r} in the service log:\n{log[-6000:]}"
 
@@ -149,3 +167,37 @@ def figure(record_property: Callable[[str, object], None], text: str) -> None:
 
 def redis_url(redis: RedisServer, n: int = 0) -> str:
     return redis.url_for_db(n)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == str(pid):
+            found.append(int(stat.parent.name))
+    return found
+
+
+@contextlib.contextmanager
+def frozen(server: Server) -> Iterator[None]:
+    """SIGSTOP a server and its child processes, SIGCONT them on exit.
+
+    A frozen server keeps its connections open and accepts TCP connections (the kernel
+    does) but never answers: a network partition or a stuck server, the outage where only
+    timeouts help. PostgreSQL's backends are children in sessions of their own, so they
+    are stopped one by one.
+    """
+    process = server._process  # servers.py has no pause(); the pid is all this needs
+    assert process is not None and process.poll() is None, f"{server!r} is not running"
+    pids = [process.pid, *_children(process.pid)]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)

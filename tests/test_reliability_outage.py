@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from reliability import (
     assert_clean_log,
     assert_problem,
     figure,
+    frozen,
     generate,
     migrate,
     poll,
@@ -40,12 +42,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rel-outage")]
 
 HEALTH_CHECK_TIMEOUT = 1.0
 DB_CONNECT_TIMEOUT = 2.0
+DB_COMMAND_TIMEOUT = 2.0
 REDIS_TIMEOUT = 0.5
 # A 503 must come within the connect timeout plus this much for the request itself.
 PROMPT = 1.5
 OUTAGE_SETTINGS = {
     "HEALTH_CHECK_TIMEOUT": str(HEALTH_CHECK_TIMEOUT),
     "DB_CONNECT_TIMEOUT": str(DB_CONNECT_TIMEOUT),
+    "DB_COMMAND_TIMEOUT": str(DB_COMMAND_TIMEOUT),
     "DB_POOL_TIMEOUT": "2",
     "REDIS_TIMEOUT": str(REDIS_TIMEOUT),
     "STARTUP_TIMEOUT": "5",
@@ -154,6 +158,80 @@ def test_postgres_outage_and_recovery(
         f"{slowest:.2f}s, liveness 200 in {live_seconds * 1000:.0f}ms; after restart ready in "
         f"{recovery:.2f}s, first request served {first_request_after:.2f}s after the server "
         "was back, same process, nothing lost",
+    )
+
+
+def test_frozen_postgres_gets_prompt_503s_not_hangs(
+    project: Path,
+    fresh_postgres_server: Any,
+    redis_server: Any,
+    record_property: Any,
+) -> None:
+    """PostgreSQL stops answering but keeps its connections (SIGSTOP): only timeouts help."""
+    postgres = fresh_postgres_server()
+    env = service_env(
+        DATABASE_URL=postgres.create_database("app"),
+        REDIS_URL=redis_server.url_for_db(3),
+        CACHE_PREFIX="outage-frozen:",
+        **OUTAGE_SETTINGS,
+    )
+    migrate(project, env)
+    with Service(project, PG_REDIS_JWT.package, env) as service:
+        client = service.client
+        headers = sign_up(client, "frozen@example.com")
+        assert client.post("/items", json={"title": "before"}, headers=headers).status_code == 201
+        requests = [
+            ("GET", "/items", None),
+            ("POST", "/items", {"title": "sent while frozen"}),
+            ("GET", "/users/me", None),
+            ("GET", "/health/ready", None),
+        ] * 3
+
+        def send(call: tuple[str, str, Any]) -> tuple[str, httpx.Response, float]:
+            method, path, body = call
+            started = time.monotonic()
+            # Its own client, so the requests run concurrently; 30 s is far beyond any bound.
+            with httpx.Client(base_url=service.base_url, timeout=30) as own:
+                response = own.request(method, path, json=body, headers=headers)
+            return path, response, time.monotonic() - started
+
+        with frozen(postgres):
+            with ThreadPoolExecutor(len(requests)) as pool:
+                answers = list(pool.map(send, requests))
+            live = client.get("/health/live", timeout=5)
+        # Cancelling a hung check costs asyncpg a cancel request, itself bounded by the
+        # connect timeout; requests are bounded by the command (or pool) timeout.
+        ready_bound = HEALTH_CHECK_TIMEOUT + DB_CONNECT_TIMEOUT + PROMPT
+        request_bound = DB_COMMAND_TIMEOUT + DB_CONNECT_TIMEOUT + PROMPT
+        slowest_ready = slowest_request = 0.0
+        for path, response, seconds in answers:
+            if path == "/health/ready":
+                assert response.status_code == 503, response.text
+                assert response.json()["checks"]["database"]["status"] == "error"
+                assert seconds < ready_bound, (path, seconds)
+                slowest_ready = max(slowest_ready, seconds)
+            else:
+                assert_problem(response, 503)
+                assert seconds < request_bound, (path, seconds)
+                slowest_request = max(slowest_request, seconds)
+        assert live.status_code == 200
+
+        recovery = poll(lambda: _ready(client).status_code == 200, 30, "readiness 200 again")
+        listed = client.get("/items", headers=headers)
+        assert listed.status_code == 200, listed.text
+        # The writes answered 503 were not committed behind the client's back.
+        assert [row["title"] for row in listed.json()["items"]] == ["before"]
+        assert client.post("/items", json={"title": "after"}, headers=headers).status_code == 201
+        code = service.stop()
+    log = service.log()
+    assert code == 0, log[-4000:]
+    assert_clean_log(log)
+    figure(
+        record_property,
+        f"PostgreSQL frozen (SIGSTOP): {len(answers)} concurrent requests, none hung: readiness "
+        f"503 in at most {slowest_ready:.2f}s, DB requests 503 in at most {slowest_request:.2f}s "
+        f"(DB_COMMAND_TIMEOUT {DB_COMMAND_TIMEOUT:g}s); ready {recovery:.2f}s after thawing, "
+        "no 503-answered write committed",
     )
 
 
