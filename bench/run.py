@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {"rounds": args.rounds, "seconds": args.seconds}
     profile = Profile(**(profile.__dict__ | {k: v for k, v in overrides.items() if v}))
     out = args.out or (HERE / ".work" / "smoke" if args.smoke else HERE)
-    work = HERE / ".work" / ("smoke-run" if args.smoke else "run")
+    # A run given its own --out keeps its scratch there, so concurrent runs never collide.
+    scratch = HERE / ".work" / ("smoke-run" if args.smoke else "run")
+    work = args.out / "work" if args.out else scratch
     out.mkdir(parents=True, exist_ok=True)
     results = run(profile, out, work, args.smoke)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
