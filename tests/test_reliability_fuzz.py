@@ -43,8 +43,8 @@ pytestmark = pytest.mark.slow
 
 # Examples per operation, generation mode and role. Sign-up and login hash a password
 # (argon2, ~50 ms), so they get fewer.
-EXAMPLES = 40
-SLOW_OPERATIONS = {"POST /users": 12, "POST /auth/token": 12}
+EXAMPLES = 75
+SLOW_OPERATIONS = {"POST /users": 20, "POST /auth/token": 20}
 FUZZ_BUDGET = 180.0
 CHECKS = [
     not_a_server_error,
@@ -59,7 +59,9 @@ CHECKS = [
 @pytest.mark.parametrize(
     "combo",
     [
-        pytest.param(PG_REDIS_JWT, id=PG_REDIS_JWT.id, marks=pytest.mark.xdist_group("rel-fuzz-pg")),
+        pytest.param(
+            PG_REDIS_JWT, id=PG_REDIS_JWT.id, marks=pytest.mark.xdist_group("rel-fuzz-pg")
+        ),
         pytest.param(
             SQLITE_DEFAULT, id=SQLITE_DEFAULT.id, marks=pytest.mark.xdist_group("rel-fuzz-sqlite")
         ),
@@ -122,7 +124,7 @@ def _fuzz(
     schema = schemathesis.openapi.from_dict(spec)
     statuses: Counter[int] = Counter()
     failures: list[str] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     session = requests.Session()
     try:
         for operation in operations:
@@ -130,7 +132,9 @@ def _fuzz(
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 for role, headers in roles.items():
                     try:
-                        _fuzz_operation(operation, mode, headers, examples, base_url, session, statuses)
+                        _fuzz_operation(
+                            operation, mode, headers, examples, base_url, session, statuses
+                        )
                     except Unsatisfiable:
                         # Nothing to negate: the operation takes no parameters and no body.
                         assert mode is GenerationMode.NEGATIVE, operation.label

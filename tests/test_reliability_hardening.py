@@ -60,7 +60,9 @@ def raw_request(port: int, request: bytes) -> tuple[int, dict[str, list[str]], b
 def get_with_request_id(port: int, header_line: bytes) -> tuple[int, dict[str, list[str]], bytes]:
     return raw_request(
         port,
-        b"GET /health/live HTTP/1.1\r\nHost: test\r\nConnection: close\r\n" + header_line + b"\r\n\r\n",
+        b"GET /health/live HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+        + header_line
+        + b"\r\n\r\n",
     )
 
 
@@ -92,7 +94,9 @@ REPLACED = {
     "combo",
     [
         pytest.param(PG_REDIS_JWT, id=PG_REDIS_JWT.id, marks=pytest.mark.xdist_group("rel-hard")),
-        pytest.param(SQLITE_DEFAULT, id=SQLITE_DEFAULT.id, marks=pytest.mark.xdist_group("rel-hard")),
+        pytest.param(
+            SQLITE_DEFAULT, id=SQLITE_DEFAULT.id, marks=pytest.mark.xdist_group("rel-hard")
+        ),
     ],
 )
 def test_hostile_requests_are_contained(
@@ -182,7 +186,7 @@ def test_hostile_requests_are_contained(
             (b"null", 422),
             (b'"title"', 422),
             (b'{"title": NaN}', 422),
-            (b"{\"title\": \"caf\xe9\"}", 400),  # Latin-1, not UTF-8: FastAPI's 400, documented
+            (b'{"title": "caf\xe9"}', 400),  # Latin-1, not UTF-8: FastAPI's 400, documented
             (b"[" * 1020 + b"]" * 1020, 400),  # nested past Python's recursion limit: also 400
         ):
             response = client.post(

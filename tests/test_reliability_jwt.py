@@ -102,7 +102,9 @@ def attacks(tokens: Tokens, victim: str, ghost: str, admin: str) -> dict[str, st
         "alg None": forge({"alg": "None"}, valid, None, None),
         "alg NONE with a signature": forge({"alg": "NONE"}, valid, tokens.secret, hashlib.sha256),
         "alg none, the real signature kept": f"{_json(none_header)}.{_json(valid)}.{signature}",
-        "HS256 keyed with the RSA public key (RS/HS confusion)": tokens.hs256(valid, rsa_public_pem),
+        "HS256 keyed with the RSA public key (RS/HS confusion)": tokens.hs256(
+            valid, rsa_public_pem
+        ),
         "RS256 signed with an attacker's RSA key": jwt.encode(valid, rsa_key, algorithm="RS256"),
         "ES256 signed with an attacker's EC key": jwt.encode(valid, ec_key, algorithm="ES256"),
         "HS512 with the right secret (algorithm not allowed)": forge(
@@ -118,11 +120,19 @@ def attacks(tokens: Tokens, victim: str, ghost: str, admin: str) -> dict[str, st
         "payload swapped to the administrator, signature kept": (
             f"{head}.{_json(tokens.claims(admin))}.{signature}"
         ),
-        "signature of another token": f"{head}.{_json(tokens.claims(victim, exp=2**31))}.{signature}",
+        "signature of another token": (
+            f"{head}.{_json(tokens.claims(victim, exp=2**31))}.{signature}"
+        ),
         # Time.
-        "expired": tokens.hs256(tokens.claims(victim, iat=int(time.time()) - 7200, exp=int(time.time()) - 60)),
-        "not yet valid (nbf in an hour)": tokens.hs256(tokens.claims(victim, nbf=int(time.time()) + 3600)),
-        "issued in the future (iat in an hour)": tokens.hs256(tokens.claims(victim, iat=int(time.time()) + 3600)),
+        "expired": tokens.hs256(
+            tokens.claims(victim, iat=int(time.time()) - 7200, exp=int(time.time()) - 60)
+        ),
+        "not yet valid (nbf in an hour)": tokens.hs256(
+            tokens.claims(victim, nbf=int(time.time()) + 3600)
+        ),
+        "issued in the future (iat in an hour)": tokens.hs256(
+            tokens.claims(victim, iat=int(time.time()) + 3600)
+        ),
         "exp not a number": tokens.hs256(tokens.claims(victim, exp="tomorrow")),
         # Claims.
         "no sub": tokens.hs256(tokens.claims(None)),
@@ -158,7 +168,9 @@ def attacks(tokens: Tokens, victim: str, ghost: str, admin: str) -> dict[str, st
         no_aud = {k: v for k, v in valid.items() if k != "aud"}
         headers["no audience"] = f"Bearer {tokens.hs256(no_aud)}"
     if tokens.issuer:
-        headers["wrong issuer"] = f"Bearer {tokens.hs256(tokens.claims(victim, iss='https://evil.example'))}"
+        headers["wrong issuer"] = (
+            f"Bearer {tokens.hs256(tokens.claims(victim, iss='https://evil.example'))}"
+        )
         no_iss = {k: v for k, v in valid.items() if k != "iss"}
         headers["no issuer"] = f"Bearer {tokens.hs256(no_iss)}"
     # Not bearer tokens at all.
@@ -172,7 +184,9 @@ def attacks(tokens: Tokens, victim: str, ghost: str, admin: str) -> dict[str, st
     "combo",
     [
         pytest.param(PG_REDIS_JWT, id=PG_REDIS_JWT.id, marks=pytest.mark.xdist_group("rel-jwt")),
-        pytest.param(SQLITE_DEFAULT, id=SQLITE_DEFAULT.id, marks=pytest.mark.xdist_group("rel-jwt")),
+        pytest.param(
+            SQLITE_DEFAULT, id=SQLITE_DEFAULT.id, marks=pytest.mark.xdist_group("rel-jwt")
+        ),
     ],
 )
 def test_token_attacks_get_401_and_non_admins_get_403(
@@ -188,7 +202,9 @@ def test_token_attacks_get_401_and_non_admins_get_403(
         env = service_env(DATABASE_URL=postgres.create_database())
         tokens = Tokens(audience=None, issuer=None)
     else:
-        env = service_env(DATABASE_URL=sqlite_url(project), JWT_AUDIENCE=AUDIENCE, JWT_ISSUER=ISSUER)
+        env = service_env(
+            DATABASE_URL=sqlite_url(project), JWT_AUDIENCE=AUDIENCE, JWT_ISSUER=ISSUER
+        )
         tokens = Tokens(audience=AUDIENCE, issuer=ISSUER)
     if combo.redis:
         env["REDIS_URL"] = request.getfixturevalue("redis_server").url_for_db(2)
@@ -206,7 +222,9 @@ def test_token_attacks_get_401_and_non_admins_get_403(
         retired = sign_up(client, "retired@example.com")
         sql(env, "UPDATE users SET is_active = false WHERE email = 'retired@example.com'", postgres)
 
-        tried = attacks(tokens, ids["victim@example.com"], ids["ghost@example.com"], ids["admin@example.com"])
+        tried = attacks(
+            tokens, ids["victim@example.com"], ids["ghost@example.com"], ids["admin@example.com"]
+        )
         tried["a deleted user's own token"] = ghost["Authorization"]
         tried["a deactivated user's own token"] = retired["Authorization"]
         for name, value in tried.items():
@@ -216,7 +234,7 @@ def test_token_attacks_get_401_and_non_admins_get_403(
                 )
                 _assert_unauthorized(response, f"{name} on {method} {path}")
         # A header that is not ASCII text: sent as raw bytes.
-        raw = client.get("/users/me", headers={"Authorization": "Bearer ä.ö.ü".encode()})
+        raw = client.get("/users/me", headers={b"Authorization": "Bearer ä.ö.ü".encode()})
         _assert_unauthorized(raw, "latin-1 bytes in the token")
         missing = client.get("/users/me")
         _assert_unauthorized(missing, "no Authorization header")

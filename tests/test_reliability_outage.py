@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -299,10 +300,75 @@ def test_redis_outage_degrades_and_recovers(
     )
 
 
+def test_sqlite_directory_outage_and_recovery(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, record_property: Any
+) -> None:
+    """The SQLite default has no server to stop; its outage is the database's folder
+    going away (an unmounted volume). Pooled connections keep the open file; new ones fail."""
+    project = generate(SQLITE_DEFAULT, tmp_path_factory, "outage")
+    data = tmp_path / "data"
+    data.mkdir()
+    env = service_env(
+        DATABASE_URL=sqlite_url(data),
+        DB_POOL_SIZE="1",
+        DB_MAX_OVERFLOW="3",
+        **{k: v for k, v in OUTAGE_SETTINGS.items() if not k.startswith("REDIS")},
+    )
+    migrate(project, env)
+    with Service(project, SQLITE_DEFAULT.package, env) as service:
+        client = service.client
+        headers = sign_up(client, "sqlite@example.com")
+        assert client.post("/items", json={"title": "kept"}, headers=headers).status_code == 201
+
+        data.rename(tmp_path / "unmounted")
+        detection = poll(lambda: _ready(client).status_code == 503, 5, "readiness 503")
+        checks = _ready(client).json()["checks"]
+        assert "does not exist" in checks["database"]["error"], checks
+        assert client.get("/health/live").status_code == 200
+
+        def burst() -> list[tuple[httpx.Response, float]]:
+            # More at once than the pool holds, so some need a new connection, which fails.
+            def one(_: int) -> tuple[httpx.Response, float]:
+                with httpx.Client(base_url=service.base_url, timeout=30) as own:
+                    return _timed(lambda: own.get("/items", headers=headers))
+
+            with ThreadPoolExecutor(6) as pool:
+                return list(pool.map(one, range(6)))
+
+        answers: list[tuple[httpx.Response, float]] = []
+        for _ in range(5):  # bounded: until a request has needed a new connection
+            answers += burst()
+            if any(response.status_code == 503 for response, _ in answers):
+                break
+        statuses = Counter(response.status_code for response, _ in answers)
+        assert set(statuses) <= {200, 503} and statuses[503], statuses
+        for response, seconds in answers:
+            if response.status_code == 503:
+                assert_problem(response, 503)
+            assert seconds < PROMPT, seconds
+
+        (tmp_path / "unmounted").rename(data)
+        recovery = poll(lambda: _ready(client).status_code == 200, 10, "readiness 200 again")
+        for response, _ in burst():
+            assert response.status_code == 200, response.text
+        titles = [row["title"] for row in client.get("/items", headers=headers).json()["items"]]
+        assert titles == ["kept"], titles
+        code = service.stop()
+    log = service.log()
+    assert code == 0, log[-4000:]
+    assert_clean_log(log)
+    figure(
+        record_property,
+        f"SQLite folder gone: readiness 503 after {detection:.2f}s; requests {dict(statuses)} "
+        f"(pooled connections still work, new ones 503 promptly); folder back: ready in "
+        f"{recovery:.2f}s, same process",
+    )
+
+
 def _cached_keys(url: str) -> list[str]:
-    client = redis.Redis.from_url(url, decode_responses=True)
+    client = redis.Redis.from_url(url)
     try:
-        return sorted(client.keys("*"))
+        return sorted(key.decode() for key in client.keys("*"))
     finally:
         client.close()
 
@@ -335,7 +401,10 @@ def test_startup_with_a_server_down_fails_fast_naming_it(
                 DATABASE_URL=request.getfixturevalue("postgres_server").create_database(),
                 REDIS_URL=f"redis://{nothing_listens}/0",
             )
-        expected = [f"{down}: ConnectionRefusedError" if down == "database" else "redis:", "refused"]
+        expected = [
+            f"{down}: ConnectionRefusedError" if down == "database" else "redis:",
+            "refused",
+        ]
     env.update(STARTUP_TIMEOUT=str(startup_timeout), HOST="127.0.0.1", PORT=str(free_port()))
     started = time.monotonic()
     result = subprocess.run(
@@ -354,5 +423,9 @@ def test_startup_with_a_server_down_fails_fast_naming_it(
         assert fragment in output, output
     assert "Startup check failed" in output, output
     assert elapsed < startup_timeout + 8, f"took {elapsed:.1f}s to give up:\n{output}"
-    message = next(line for line in output.splitlines() if "Startup check failed" in line)
-    figure(record_property, f"{down} down at startup: exit {result.returncode} after {elapsed:.1f}s: {message.strip()[-160:]}")
+    line = [line for line in output.splitlines() if "Startup check failed" in line][-1]
+    message = line[line.index("Startup check failed") :][:160]
+    figure(
+        record_property,
+        f"{down} down at startup: exit {result.returncode} after {elapsed:.1f}s: {message}",
+    )

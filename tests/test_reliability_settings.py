@@ -36,7 +36,10 @@ CASES: dict[str, tuple[dict[str, str | None], list[str]]] = {
         ["JWT_ALGORITHM: HS512 needs a SECRET_KEY of at least 64 bytes"],
     ),
     "algorithm none": ({"JWT_ALGORITHM": "none"}, ["JWT_ALGORITHM"]),
-    "database URL not a URL": ({"DATABASE_URL": "not a url"}, ["DATABASE_URL: is not a database URL"]),
+    "database URL not a URL": (
+        {"DATABASE_URL": "not a url"},
+        ["DATABASE_URL: is not a database URL"],
+    ),
     "database URL of another database": (
         {"DATABASE_URL": f"oracle://scott:{PASSWORD}@db.example/orders"},
         ["DATABASE_URL: uses 'oracle'"],
@@ -94,7 +97,9 @@ def test_bad_settings_stop_startup_naming_the_variable(
     project = generate(combo, tmp_path_factory, "settings")
     # Valid everywhere else; no server is reached, because validation comes first.
     good = service_env(
-        DATABASE_URL="postgresql://app@127.0.0.1:1/app" if combo.db == "postgresql" else sqlite_url(project)
+        DATABASE_URL="postgresql://app@127.0.0.1:1/app"
+        if combo.db == "postgresql"
+        else sqlite_url(project)
     )
     if combo.redis:
         good["REDIS_URL"] = "redis://127.0.0.1:1/0"
@@ -106,7 +111,9 @@ def test_bad_settings_stop_startup_naming_the_variable(
         outcomes = dict(
             zip(
                 cases,
-                pool.map(lambda case: _start(project, combo.package, good, case[0]), cases.values()),
+                pool.map(
+                    lambda case: _start(project, combo.package, good, case[0]), cases.values()
+                ),
                 strict=True,
             )
         )

@@ -110,7 +110,10 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_cleanly(
     service = Service(project, PG_REDIS_JWT.package, env)
     with service:
         headers = sign_up(service.client, "shutdown@example.com")
-        assert service.client.post("/items", json={"title": "warm"}, headers=headers).status_code == 201
+        assert (
+            service.client.post("/items", json={"title": "warm"}, headers=headers).status_code
+            == 201
+        )
         holder = _lock_items(postgres, database)
         try:
             poll(lambda: _lock_granted(postgres, database), 10, "the lock is held")
@@ -184,7 +187,7 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_cleanly(
     )
 
 
-DISPOSAL_SCRIPT = '''
+DISPOSAL_SCRIPT = """
 import asyncio
 import json
 import os
@@ -246,7 +249,7 @@ async def main():
 
 
 asyncio.run(main())
-'''
+"""
 
 
 @pytest.mark.parametrize("combo", [PG_REDIS_JWT, SQLITE_DEFAULT], ids=lambda c: c.id)
@@ -281,7 +284,7 @@ def test_lifespan_end_disposes_the_engine_and_closes_redis(
         record_property,
         f"{combo.id}: lifespan end closed everything: "
         + ", ".join(
-            f"{name} {report['running'][name]} -> {report['after'][name]}" for name in report["after"]
+            f"{name} {report['running'][name]} -> {report['after'][name]}"
+            for name in report["after"]
         ),
     )
-

@@ -30,7 +30,7 @@ from service import run
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = '''
+SCRIPT = """
 import asyncio
 import json
 
@@ -89,14 +89,14 @@ async def main():
                     "status": response.status_code,
                     "content_type": response.headers.get("content-type"),
                     "titles": sorted(item["title"] for item in listed.json()["items"]),
-                    "seed": seen.json().get("title") if seen.status_code == 200 else seen.status_code,
+                    "seed": seen.json()["title"] if seen.status_code == 200 else seen.status_code,
                     "body": response.text,
                 }}
     print(json.dumps(results))
 
 
 asyncio.run(main())
-'''
+"""
 
 # case -> (status, the titles stored afterwards, the seed item's title as read)
 FAILURES = {
@@ -164,4 +164,3 @@ def test_an_exception_after_a_write_persists_nothing(
         "unhandled, handled, constraint) persisted nothing; "
         f"{len(CONTROLS)} successful controls persisted",
     )
-
