@@ -24,6 +24,10 @@ from typing import Any
 
 import pytest
 
+# Imported here, not in the forked child: a child that dropped to `nobody` may not be
+# allowed to read the interpreter's own library (a Python installed under /root).
+from fastapi_patterns import cli as command
+from fastapi_patterns import generate, options, render, write  # noqa: F401 - see above
 from reliability import figure
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rel-generator")]
@@ -154,8 +158,6 @@ def _as_nobody(target: Path, args: list[str]) -> tuple[int, str]:
             os.setgid(nobody.pw_gid)
             os.setuid(nobody.pw_uid)
             os.chdir(target.parent)
-            from fastapi_patterns import cli as command
-
             code = command.main(args)
         except BaseException as error:  # reported through the pipe
             sys.stderr.write(f"child failed: {error!r}\n")
