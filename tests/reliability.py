@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from combos import TEST_SECRET, Combo
-from servers import PostgresServer, RedisServer, Server
+from servers import PostgresServer, Server
 from service import base_env, run
 
 PG_REDIS_JWT = Combo("postgresql", True, "jwt", "flat")
@@ -184,10 +184,6 @@ def figure(record_property: Callable[[str, object], None], text: str) -> None:
     """A figure for the closing note: printed in the run's summary (see conftest.py)."""
     record_property("reliability", text)
     print(text)
-
-
-def redis_url(redis: RedisServer, n: int = 0) -> str:
-    return redis.url_for_db(n)
 
 
 def _children(pid: int) -> list[int]:

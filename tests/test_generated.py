@@ -45,6 +45,8 @@ def service_env(combo: Combo, request: pytest.FixtureRequest) -> dict[str, str]:
         redis = request.getfixturevalue("redis_server")
         redis.flushall()
         values["REDIS_URL"] = redis.url_for_db(0)
+    # Shown, not hidden as by default, so the log check below can see an unclosed resource.
+    values["PYTHONWARNINGS"] = "always::ResourceWarning"
     return base_env(**values)
 
 

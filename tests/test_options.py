@@ -28,6 +28,7 @@ def test_package_name_derives_identifier(name: str, package: str) -> None:
         ("2fast", "not a valid Python identifier"),
         ("class", "not a valid Python identifier"),
         ("json", "would shadow"),
+        ("a" * 101, "keep it to 100"),
         ("fastapi", "would shadow"),
         ("tests", "would shadow"),
     ],

@@ -109,12 +109,6 @@ def test_bad_names_through_the_command_exit_2_with_one_line(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator bug: a name or --dir component over 255 bytes makes "
-    "generate.context_dir() call Path.is_dir(), which raises OSError(ENAMETOOLONG) on "
-    "Python 3.11; the command dies with a traceback (scripts/ is outside this change)",
-)
 @pytest.mark.parametrize("where", ["name", "dir"])
 def test_overlong_names_are_a_clear_error(where: str, tmp_path: Path) -> None:
     long = "a" * 300

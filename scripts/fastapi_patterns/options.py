@@ -17,6 +17,8 @@ DATABASES = ("sqlite", "postgresql", "mysql", "none")
 AUTHS = ("jwt", "none")
 LAYOUTS = ("flat", "src")
 PACKAGE_MANAGERS = ("uv", "poetry", "pdm", "pipenv", "hatch", "pip")
+# Long enough for any real service name, short enough to stay a valid file name everywhere.
+MAX_NAME_LENGTH = 100
 MIN_PYTHON = (3, 11)
 MAX_PYTHON = (3, 14)
 
@@ -70,6 +72,10 @@ def package_name(name: str) -> str:
     if "/" in name or "\\" in name or name in (".", ".."):
         raise OptionError(
             f"The app name {name!r} contains a path; use --dir PATH for the location."
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise OptionError(
+            f"The app name is {len(name)} characters long; keep it to {MAX_NAME_LENGTH} or fewer."
         )
     if not _DIST_NAME.match(name):
         raise OptionError(
