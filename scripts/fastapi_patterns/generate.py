@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from . import options as opts
-from .options import OptionError
 from .assets import project_templates
 from .detect import Detection, detect_project
 from .manifest import render_manifest
+from .options import OptionError
 from .plan import MANIFEST, plan
 from .render import render
 from .write import WriteResult, classify, write_files
