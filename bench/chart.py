@@ -11,7 +11,12 @@ matplotlib.use("Agg")  # no display on a server
 
 import matplotlib.pyplot as plt  # after the backend is chosen
 
-_HIGHLIGHT = {"b": "#7f7f7f", "d": "#1f77b4", "d-no-origin": "#9ecae1"}
+_HIGHLIGHT = {
+    "b": "#7f7f7f",
+    "d": "#1f77b4",
+    "d-no-origin": "#9ecae1",
+    "d-no-access-line": "#c6dbef",
+}
 _OTHER = "#c7c7c7"
 
 

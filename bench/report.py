@@ -34,6 +34,14 @@ def targets(results: Results) -> list[dict[str, Any]]:
             _target("d ÷ b throughput", rps.median, rps.show(2), "≥ 0.85", rps.median >= 0.85)
         )
         out.append(_target("d p99 ÷ b p99", p99.median, p99.show(2), "≤ 1.25", p99.median <= 1.25))
+    for key, name in (
+        ("d-no-origin", "d ÷ b, requests without Origin"),
+        ("d-no-access-line", "d ÷ b, access line off"),
+    ):
+        part = _variant(results, key)
+        if part is not None:
+            rps = _spread(part["rps_ratio"])
+            out.append(_target(name, rps.median, rps.show(2), "—", None))
     if c is not None:
         rps = _spread(c["rps_ratio"])
         out.append(

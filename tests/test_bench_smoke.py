@@ -18,7 +18,7 @@ from servers import PostgresServer, require_binary
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = ["a", "b", "c", "d", "d-no-origin", "e-sqlite", "e-pg"]
+VARIANTS = ["a", "b", "c", "d", "d-no-origin", "d-no-access-line", "e-sqlite", "e-pg"]
 LOGGING = ["c", "d", "d-no-origin", "e-sqlite", "e-pg"]  # write one access line per request
 
 
