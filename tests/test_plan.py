@@ -19,6 +19,7 @@ TREE = [
     "__package__/services/cache.py.jinja",
     "__package__/__pycache__/stale.pyc",
     "tests/test_auth.py.jinja",
+    "tests/test_security.py.jinja",
     "tests/test_cache.py.jinja",
 ]
 
@@ -52,6 +53,11 @@ def test_plan_is_sorted_and_marks_rendered_files(tmp_path: Path) -> None:
             {"orders_api/services/cache.py", "tests/test_cache.py"},
         ),
         (
+            {},
+            {"tests/test_auth.py", "tests/test_security.py"},
+            set(),
+        ),
+        (
             {"db": "none", "auth": "none", "redis": True},
             {"orders_api/services/cache.py", "tests/test_cache.py"},
             {"orders_api/db.py", "alembic.ini", "migrations/env.py", "tests/test_auth.py"},
@@ -59,7 +65,7 @@ def test_plan_is_sorted_and_marks_rendered_files(tmp_path: Path) -> None:
         (
             {"auth": "none"},
             {"orders_api/db.py"},
-            {"orders_api/core/security.py", "tests/test_auth.py"},
+            {"orders_api/core/security.py", "tests/test_auth.py", "tests/test_security.py"},
         ),
     ],
 )

@@ -44,6 +44,7 @@ _RULES: dict[str, Predicate] = {
     "__package__/services/users.py.jinja": _has_jwt,
     "tests/test_auth.py.jinja": _has_jwt,
     "tests/test_users.py.jinja": _has_jwt,
+    "tests/test_security.py.jinja": _has_jwt,
     "__package__/services/cache.py.jinja": _has_redis,
     "tests/test_cache.py.jinja": _has_redis,
 }
