@@ -78,6 +78,15 @@ def _timed(send: Any) -> tuple[httpx.Response, float]:
     return response, time.monotonic() - started
 
 
+def _migrated_env(project: Path, database_url: str, redis_url: str, prefix: str) -> dict[str, str]:
+    """The service's environment on these servers, with the schema migrated."""
+    env = service_env(
+        DATABASE_URL=database_url, REDIS_URL=redis_url, CACHE_PREFIX=prefix, **OUTAGE_SETTINGS
+    )
+    migrate(project, env)
+    return env
+
+
 def test_postgres_outage_and_recovery(
     project: Path,
     fresh_postgres_server: Any,
@@ -85,13 +94,9 @@ def test_postgres_outage_and_recovery(
     record_property: Any,
 ) -> None:
     postgres = fresh_postgres_server()
-    env = service_env(
-        DATABASE_URL=postgres.create_database("app"),
-        REDIS_URL=redis_server.url_for_db(3),
-        CACHE_PREFIX="outage-pg:",
-        **OUTAGE_SETTINGS,
+    env = _migrated_env(
+        project, postgres.create_database("app"), redis_server.url_for_db(3), "outage-pg:"
     )
-    migrate(project, env)
     with Service(project, PG_REDIS_JWT.package, env) as service:
         client = service.client
         pid = service.process.pid if service.process else None
@@ -170,13 +175,9 @@ def test_frozen_postgres_gets_prompt_503s_not_hangs(
 ) -> None:
     """PostgreSQL stops answering but keeps its connections (SIGSTOP): only timeouts help."""
     postgres = fresh_postgres_server()
-    env = service_env(
-        DATABASE_URL=postgres.create_database("app"),
-        REDIS_URL=redis_server.url_for_db(3),
-        CACHE_PREFIX="outage-frozen:",
-        **OUTAGE_SETTINGS,
+    env = _migrated_env(
+        project, postgres.create_database("app"), redis_server.url_for_db(3), "outage-frozen:"
     )
-    migrate(project, env)
     with Service(project, PG_REDIS_JWT.package, env) as service:
         client = service.client
         headers = sign_up(client, "frozen@example.com")
@@ -243,13 +244,7 @@ def test_redis_outage_degrades_and_recovers(
     record_property: Any,
 ) -> None:
     cache = fresh_redis_server()
-    env = service_env(
-        DATABASE_URL=postgres_server.create_database(),
-        REDIS_URL=cache.url,
-        CACHE_PREFIX="outage-redis:",
-        **OUTAGE_SETTINGS,
-    )
-    migrate(project, env)
+    env = _migrated_env(project, postgres_server.create_database(), cache.url, "outage-redis:")
     with Service(project, PG_REDIS_JWT.package, env) as service:
         client = service.client
         headers = sign_up(client, "cache@example.com")
