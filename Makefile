@@ -1,5 +1,5 @@
 # The contract: `make demo` and `make test` work on a fresh machine with python3 and make.
-.PHONY: demo test test-fast lint golden bench bench-smoke clean
+.PHONY: demo test test-fast lint lock golden bench bench-smoke clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,8 +17,11 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# The suite installs the versions pinned in tests/constraints.txt (`make lock` refreshes them).
+CONSTRAINTS := tests/constraints.txt
+
+$(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $@ $(VENV)/.installed-base
 
 # Generate ./demo-app on the embedded default (SQLite, no servers), test it, serve it.
@@ -48,13 +51,20 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check scripts tests
 	$(BIN)/mypy
 
+# Pin the newest releases that satisfy pyproject.toml (dev and bench extras) for the suite.
+# uv resolves for every platform at once; run it after changing a dependency.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --universal \
+		--python-version 3.11 --no-header --quiet -o $(CONSTRAINTS)
+
 # Rewrite the golden copies of generated projects after an intended template change.
 golden: $(VENV)/.installed-dev
 	$(BIN)/python tests/golden.py refresh
 
 # Benchmarks (bench/README.md); not part of `make test` (tests/test_bench_smoke.py runs the smoke mode).
-$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+$(VENV)/.installed-bench: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev,bench]'
 	@touch $@ $(VENV)/.installed-dev $(VENV)/.installed-base
 
 bench: $(VENV)/.installed-bench
