@@ -1,5 +1,5 @@
 # The contract: `make demo` and `make test` work on a fresh machine with python3 and make.
-.PHONY: demo test test-fast lint lock golden bench bench-smoke clean
+.PHONY: demo test test-shuffled test-fast fuzz lint lock golden bench bench-smoke clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -24,27 +24,39 @@ $(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $@ $(VENV)/.installed-base
 
-# Generate ./demo-app on the embedded default (SQLite, no servers), test it, serve it.
+# Generate ./demo-app on the embedded default (SQLite, no servers), then run the generator's
+# own next steps exactly as it prints them, in one shell: a venv of the demo's own, install,
+# migrate, test, serve (PORT picks the port). The generator writes .env with a fresh key.
+# A second run reuses the project and its steps; `make clean` starts over.
+DEMO_JSON := $(VENV)/demo.json
 demo: $(VENV)/.installed-base
-	$(BIN)/create-fastapi-app $(DEMO) --db sqlite --no-redis --auth jwt --layout flat
-	$(BIN)/python -m pip install --quiet -e ./$(DEMO) --group ./$(DEMO)/pyproject.toml:dev
-	@test -f $(DEMO)/.env || { cp $(DEMO)/.env.example $(DEMO)/.env && \
-		$(BIN)/python -c "import pathlib, re, secrets; p = pathlib.Path('$(DEMO)/.env'); \
-		p.write_text(re.sub(r'(?m)^SECRET_KEY=.*$$', 'SECRET_KEY=' + secrets.token_urlsafe(48), p.read_text()))"; }
-	cd $(DEMO) && ../$(BIN)/python -m pytest -q -p no:cacheprovider
-	cd $(DEMO) && ../$(BIN)/alembic upgrade head
-	@echo ""
-	@echo "Serving $(DEMO) on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	@echo "  API docs:  http://127.0.0.1:$(PORT)/docs"
-	@echo "  Readiness: http://127.0.0.1:$(PORT)/health/ready"
-	cd $(DEMO) && exec ../$(BIN)/uvicorn demo_app.main:app --host 127.0.0.1 --port $(PORT) --no-access-log
+	@if [ -d $(DEMO) ] && [ -f $(DEMO_JSON) ]; then echo "$(DEMO) exists; running its next steps again"; \
+	else $(BIN)/create-fastapi-app $(DEMO) --db sqlite --no-redis --auth jwt --layout flat --json >$(DEMO_JSON).new \
+		&& mv $(DEMO_JSON).new $(DEMO_JSON); fi
+	$(BIN)/python -c "import json, sys; print('\n'.join(json.load(sys.stdin)['next_steps']))" <$(DEMO_JSON) >$(VENV)/demo-steps.sh
+	@echo "Next steps of $(DEMO) ($(VENV)/demo-steps.sh), then serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop):"
+	@sed 's/^/  /' $(VENV)/demo-steps.sh
+	@echo "  API docs: http://127.0.0.1:$(PORT)/docs  Readiness: http://127.0.0.1:$(PORT)/health/ready"
+	UVICORN_PORT=$(PORT) exec bash -e $(VENV)/demo-steps.sh
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
+# The whole suite in a shuffled order (pytest-randomly), to catch tests that depend on the
+# order they run in. The seed is printed at the top; repeat a run with SEED=N.
+SEED ?=
+test-shuffled: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -p randomly $(if $(SEED),--randomly-seed=$(SEED))
+
 # The suite without the generated-project matrix and other slow tests.
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m "not slow"
+
+# The schema fuzzing with a fresh seed each run (`make test` always sends the same requests);
+# the seed is in the figures at the end, and FUZZ_SEED=N replays that run.
+FUZZ_SEED ?= random
+fuzz: $(VENV)/.installed-dev
+	FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest tests/test_reliability_fuzz.py -n $(PYTEST_WORKERS) --dist loadgroup
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check scripts tests

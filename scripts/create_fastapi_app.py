@@ -1,39 +1,48 @@
 #!/usr/bin/env python3
 """Run create-fastapi-app straight from the bundle, without installing it.
 
-`--detect` needs only the standard library. Generating needs jinja2 and
-ruamel.yaml; when they are missing this prints the one command that installs them.
+`--detect`, `--help` and `--version` need only the standard library. Generating needs
+jinja2, ruamel.yaml and pyyaml; when one is missing this prints the one command that
+installs them and exits with 3, before anything is written.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 BUNDLE = Path(__file__).resolve().parent.parent
 NEEDED = ("jinja2", "ruamel.yaml", "yaml")
+MISSING_PACKAGES = 3
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     sys.path.insert(0, str(BUNDLE / "scripts"))
-    wants_generation = "--detect" not in sys.argv[1:] and not {"-h", "--help", "--version"} & set(
-        sys.argv[1:]
-    )
-    if wants_generation:
-        missing = [name for name in NEEDED if importlib.util.find_spec(name.split(".")[0]) is None]
-        if missing:
-            print(
-                "create-fastapi-app: missing Python packages "
-                f"({', '.join(missing)}); install them with:\n"
-                f'  {sys.executable} -m pip install "{BUNDLE}"',
-                file=sys.stderr,
-            )
-            return 3
-    from fastapi_patterns.cli import main as cli_main
+    try:
+        from fastapi_patterns import cli  # the standard library only
+    except KeyboardInterrupt:
+        return 130
+    return cli.run_quietly(lambda: _run(cli.main, argv))
 
-    return cli_main(sys.argv[1:])
+
+def _run(command: Callable[[list[str]], int], argv: list[str]) -> int:
+    # Asking argparse, not sniffing argv, decides what needs the packages: the command
+    # imports them only when it is about to generate.
+    try:
+        return command(argv)
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in {name.split(".")[0] for name in NEEDED}:
+            raise
+    missing = [name for name in NEEDED if importlib.util.find_spec(name.split(".")[0]) is None]
+    print(
+        f"create-fastapi-app: missing Python packages ({', '.join(missing)}); install them"
+        f' with:\n  {sys.executable} -m pip install "{BUNDLE}"',
+        file=sys.stderr,
+    )
+    return MISSING_PACKAGES
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,7 +1,7 @@
 """Throwaway PostgreSQL, MariaDB and Redis servers for tests.
 
-Each server is a child process listening on a free loopback port, with its data in
-a temporary directory:
+Each server is a child process listening on a loopback port, with its data in a
+temporary directory:
 
     with PostgresServer() as pg:             # start() on enter, close() on exit
         url = pg.create_database("app")      # postgresql://postgres@127.0.0.1:PORT/app
@@ -9,8 +9,10 @@ a temporary directory:
         pg.restart()                         # back on the same port with the same data
 
 stop() shuts a server down gracefully but keeps its data, so start() or restart()
-brings it back on the same port (clients keep their URLs). close() stops it and
-removes its directory. An atexit hook kills whatever an interrupted run left behind.
+brings it back on the same port (clients keep their URLs). Ports come from a range
+that only this process picks from (see _owned_ports), and stay reserved to their server
+until close(), so a stopped server's port is still free when it starts again. close()
+stops it and removes its directory. An atexit hook kills whatever an interrupted run left behind.
 Redis runs without persistence, so its data does not survive a stop or kill.
 """
 
@@ -20,6 +22,7 @@ import atexit
 import contextlib
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -51,16 +54,18 @@ class _PortInUse(Exception):
 def require_binary(name_or_path: str, why: str) -> str:
     """Return the program's full path, or skip the calling test when it is missing.
 
-    When the environment variable CI is "true" a missing program fails the test
-    instead: CI must never silently skip the tests that need real servers.
+    Under CI (see tests/ci.py) a missing program fails the test instead: CI must never
+    silently skip the tests that need real servers.
     """
     import pytest  # only this helper needs pytest; the servers themselves do not
+
+    from ci import in_ci  # the suite's one answer to "is this CI?"
 
     found = shutil.which(name_or_path)
     if found:
         return found
     message = f"The program {name_or_path!r} is not installed, and {why}."
-    if os.environ.get("CI", "").strip().lower() == "true":
+    if in_ci():
         pytest.fail(
             f"{message} CI=true, so this is a failure rather than a skip: "
             "install the server packages (.ci/run does).",
@@ -69,12 +74,54 @@ def require_binary(name_or_path: str, why: str) -> str:
     pytest.skip(f"{message} Install it (see .ci/run) to run this test.")
 
 
+# The lowest port handed out; below it live well-known and registered services.
+_OWNED_FLOOR = 10000
+# Ports some Server of this process holds, from its first start until close(): never
+# offered again meanwhile, so a stopped server can restart on its own port.
+_RESERVED: set[int] = set()
+_PICK = random.Random()  # private: pytest-randomly reseeds the global generator per test
+
+
+def _owned_ports() -> range:
+    """The ports this process picks from.
+
+    They lie below the kernel's ephemeral range, so no port-0 bind (uvicorn under test
+    binds port 0) and no outgoing connection is ever given one; and each pytest-xdist
+    worker has a slice of its own, so the other worker never picks one of ours. What is
+    left is a program outside the suite that listens on a fixed port in the slice, which
+    start() steps around.
+    """
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768  # Linux's default
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker) if worker.isdigit() else 0
+    size = (ephemeral - _OWNED_FLOOR) // max(workers, 1)
+    if size < 100:
+        raise ServerError(
+            f"The ephemeral port range starts at {ephemeral}, leaving too few ports below it "
+            f"for {workers} test workers; lower PYTEST_WORKERS or the range's start."
+        )
+    start = _OWNED_FLOOR + index * size
+    return range(start, start + size)
+
+
 def _free_port() -> int:
-    # Another process may take the port before the server binds it; start() retries.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
+    """A port of this process's slice that no server of ours holds and nothing listens on."""
+    owned = _owned_ports()
+    for _ in range(len(owned)):
+        port = _PICK.choice(owned)
+        if port in _RESERVED:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((LOOPBACK, port))
+            except OSError:
+                continue  # a program outside the suite has it
         return port
+    raise ServerError(f"No free port left in {owned}.")
 
 
 def _find_program(names: Sequence[str], extra_dirs: Sequence[str] = ()) -> str | None:
@@ -198,8 +245,8 @@ class Server:
                 self._launch(self.port)
             except _PortInUse:
                 raise ServerError(
-                    f"{self.kind} could not restart because another process now uses port "
-                    f"{self.port}.\n{self._log_tail()}"
+                    f"{self.kind} could not restart because a process outside the suite now "
+                    f"listens on port {self.port}.\n{self._log_tail()}"
                 ) from None
             return self
         for _ in range(_PORT_ATTEMPTS):
@@ -209,6 +256,7 @@ class Server:
             except _PortInUse:
                 continue
             self.port = port
+            _RESERVED.add(port)
             return self
         raise ServerError(
             f"{self.kind} found its port taken by another process {_PORT_ATTEMPTS} times "
@@ -262,6 +310,8 @@ class Server:
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
         self.directory = None
+        if self.port is not None:
+            _RESERVED.discard(self.port)
         self.port = None
         _LIVE.discard(self)
 

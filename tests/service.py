@@ -1,13 +1,23 @@
-"""Boot a generated project under a real uvicorn process and talk HTTP to it."""
+"""Boot a generated project under a real uvicorn process and talk HTTP to it.
+
+The service binds port 0, so the kernel gives it a port no other process holds, and
+tells us which in its own log ("Uvicorn running on http://127.0.0.1:PORT"): there is no
+window in which another process could take the port between picking and binding it, and
+what answers on it is the service itself.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -15,12 +25,22 @@ from typing import Self
 import httpx
 
 STARTUP_DEADLINE = 60.0
+_LISTENING = re.compile(rb"Uvicorn running on http://127\.0\.0\.1:(\d+) ")
+_STARTED = b"Application startup complete."
+_LOG_NUMBERS = itertools.count(1)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port on which every connection is refused, for as long as the block runs.
+
+    The socket is bound but never listens: the kernel answers a connection attempt with a
+    reset, and no other process can bind the port meanwhile (a released "free" port could
+    be taken by anyone before the test uses it).
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
 def base_env(**values: str) -> dict[str, str]:
@@ -45,28 +65,31 @@ class Service:
         uvicorn_cli: bool = False,
     ) -> None:
         self.project = project
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        # Known once the service has said where it listens (start()).
+        self.port = 0
+        self.base_url = ""
         env = dict(env)
         if uvicorn_cli:
             self.command = [
                 python, "-m", "uvicorn", f"{package}.main:app", "--host", "127.0.0.1",
-                "--port", str(self.port), "--no-access-log", "--workers", str(workers),
+                "--port", "0", "--no-access-log", "--workers", str(workers),
             ]  # fmt: skip
             if src_layout:
                 self.command += ["--app-dir", "src"]
         else:
             # The project's own entry point, as its container runs it.
             self.command = [python, "-m", package]
-            env.update(HOST="127.0.0.1", PORT=str(self.port), WEB_CONCURRENCY=str(workers))
+            env.update(HOST="127.0.0.1", PORT="0", WEB_CONCURRENCY=str(workers))
             if src_layout:
                 env["PYTHONPATH"] = "src"
         self.env = env
-        self.log_path = project / f".uvicorn-{self.port}.log"
+        self.log_path = project / f".uvicorn-{os.getpid()}-{next(_LOG_NUMBERS)}.log"
         self.process: subprocess.Popen[bytes] | None = None
-        self.client = httpx.Client(base_url=self.base_url, timeout=10.0)
+        self.client = httpx.Client(timeout=10.0)
 
     def start(self, *, wait_path: str = "/health/live") -> Self:
+        """Start the service; return once every worker has started and `wait_path` answers."""
         log = self.log_path.open("wb")
         try:
             self.process = subprocess.Popen(
@@ -78,16 +101,31 @@ class Service:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"uvicorn exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if self.client.get(wait_path, timeout=1.0).status_code < 500:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)  # polling interval while the server binds, bounded by the deadline
+            if self._started() and self._answers(wait_path):
+                return self
+            time.sleep(0.05)  # polling interval while the server starts, bounded by the deadline
         self.kill()
         raise RuntimeError(
             f"uvicorn did not answer {wait_path} in {STARTUP_DEADLINE}s:\n{self.log()}"
         )
+
+    def _started(self) -> bool:
+        """True once the log names the port and every worker has run its startup."""
+        text = self.log_path.read_bytes() if self.log_path.exists() else b""
+        listening = _LISTENING.search(text)
+        if listening is None or text.count(_STARTED) < self.workers:
+            return False
+        if not self.port:
+            self.port = int(listening.group(1))
+            self.base_url = f"http://127.0.0.1:{self.port}"
+            self.client.base_url = httpx.URL(self.base_url)
+        return True
+
+    def _answers(self, path: str) -> bool:
+        try:
+            return self.client.get(path, timeout=1.0).status_code < 500
+        except httpx.TransportError:
+            return False
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

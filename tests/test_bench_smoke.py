@@ -1,12 +1,15 @@
 """`make bench-smoke`: the benchmark harness end to end in seconds, with sane numbers.
 
 Only the plumbing is checked here (every variant ran, wrk output parsed, access lines
-written, every section reported); the figures themselves come from `make bench`.
+written, every section reported, every target given the verdict its figure earns, the
+chart drawn); the figures themselves, and whether they meet their targets, are
+`make bench`'s business: nothing here asserts a speed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,19 +79,27 @@ def test_access_lines_are_really_written(results: dict[str, Any]) -> None:
         assert variants[key]["logged_per_request"] >= 0.98, key
 
 
-def test_every_target_has_a_verdict(results: dict[str, Any]) -> None:
+def test_every_target_has_the_verdict_its_figure_earns(results: dict[str, Any]) -> None:
     names = {t["name"] for t in results["targets"]}
     for expected in ("d ÷ b throughput", "d p99 ÷ b p99", "render+write of a full project"):
         assert expected in names
     for target in results["targets"]:
-        assert target["met"] in (True, False, None), target
+        assert isinstance(target["value"], int | float), target
+        limit = re.match(r"([≥≤]) (\d+(?:\.\d+)?)", target["target"])
+        if limit is None:  # a figure reported beside the targets, without one of its own
+            assert (target["target"], target["met"]) == ("—", None), target
+            continue
+        bound = float(limit.group(2))
+        earned = target["value"] >= bound if limit.group(1) == "≥" else target["value"] <= bound
+        assert target["met"] is earned, target
 
 
 def test_generator_cold_start_and_memory_sections(results: dict[str, Any]) -> None:
     generator = results["generator"]
     assert generator["render_write"]["files"] > 10
-    assert 0 < generator["render_write"]["seconds"]["median"] < 10
-    assert 0 < generator["to_ready"]["total"]["median"] < 60
+    # Measured, whatever the machine's speed (the targets for them are make bench's).
+    assert generator["render_write"]["seconds"]["median"] > 0
+    assert generator["to_ready"]["total"]["median"] > 0
     assert [c["first_200_s"]["median"] > 0 for c in results["coldstart"]] == [True] * 3
     after = results["memory"]["after_requests"]
     assert [m["key"] for m in after] == ["b", "d", "e-sqlite"]
@@ -102,8 +113,5 @@ def test_report_files_are_written(smoke: tuple[dict[str, Any], Path]) -> None:
     text = (out / "RESULTS.md").read_text()
     for variant in _variants(results).values():
         assert variant["label"] in text
-    try:
-        import matplotlib  # noqa: F401  (the chart is optional in smoke mode)
-    except ImportError:
-        return
+    # matplotlib is in the dev extra, so the suite's smoke run always draws the chart.
     assert (out / "results.png").read_bytes().startswith(b"\x89PNG")

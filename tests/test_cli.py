@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,9 @@ TEMPLATES = {
     "__package__/__init__.py": "",
     "__package__/main.py.jinja": "DB = '{{ db }}'\nREDIS = {{ redis }}\n",
     "__package__/db.py.jinja": "URL = '{{ database_url_default }}'\n",
+    "dot-env.example.jinja": (
+        "# Example header.\n\nDB={{ db }}\n{% if jwt %}\nSECRET_KEY=\n{% endif %}\n"
+    ),
 }
 
 
@@ -50,7 +55,7 @@ def test_generates_into_name_folder_with_manifest(
     assert (project / "orders_api" / "main.py").read_text() == "DB = 'postgresql'\nREDIS = False\n"
     assert (project / "README.md").read_text() == "# Orders Api\n"
     assert "db: postgresql" in (project / ".create-fastapi-app.yml").read_text()
-    assert "Next steps:" in out
+    assert "Next steps, in one shell" in out
 
 
 def test_json_summary_reports_sources(
@@ -64,6 +69,7 @@ def test_json_summary_reports_sources(
     assert summary["options"]["db"] == {"value": "sqlite", "source": "default"}
     assert ".create-fastapi-app.yml" in summary["files"]
     assert sorted(summary["created"]) == summary["files"]
+    assert summary["env_file"] == {"path": ".env", "status": "created"}
     assert any("pytest" in step for step in summary["next_steps"])
 
 
@@ -125,7 +131,9 @@ def test_output_is_byte_identical_across_runs(
         assert run(capsys, "svc", "--dir", folder, "--redis", "--db", "mysql")[0] == 0
     one = {p.relative_to(work / "one"): p.read_bytes() for p in (work / "one").rglob("*.*")}
     two = {p.relative_to(work / "two"): p.read_bytes() for p in (work / "two").rglob("*.*")}
-    assert one == two and len(one) == 5
+    # All but the development .env, whose SECRET_KEY is fresh each time.
+    assert one.pop(Path(".env")) != two.pop(Path(".env"))
+    assert one == two and len(one) == 6
 
 
 def test_existing_fastapi_app_is_refused_without_force(
@@ -192,3 +200,109 @@ def test_shim_detects_without_jinja2(tmp_path: Path) -> None:
     assert generated.returncode == 3
     assert "jinja2" in generated.stderr and "pip install" in generated.stderr
     assert not (tmp_path / "svc").exists()
+
+
+# -- the development .env (issue 10) and the next steps (issue 19) ----------------------------
+
+SECRET_LINE = re.compile(r"^SECRET_KEY=(.*)$", re.MULTILINE)
+
+
+def secret_of(project: Path) -> str:
+    match = SECRET_LINE.search((project / ".env").read_text())
+    assert match, "no SECRET_KEY line"
+    return match.group(1)
+
+
+def test_env_file_is_private_random_and_never_shown(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "svc", "--json")
+    assert code == 0
+    project = work / "svc"
+    env = project / ".env"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    key = secret_of(project)
+    assert len(key) >= 64 and re.fullmatch(r"[A-Za-z0-9_-]+", key)
+    assert "DB=sqlite" in env.read_text() and "Example header" not in env.read_text()
+    assert key not in out and key not in err
+    manifest = (project / ".create-fastapi-app.yml").read_text()
+    assert ".env:" not in manifest and ".env.example:" in manifest
+    assert ".env" not in json.loads(out)["files"]
+    # Text output does not show it either, and a second project gets another key.
+    code, out, _ = run(capsys, "svc2")
+    assert code == 0 and secret_of(work / "svc2") not in out
+    assert secret_of(work / "svc2") != key
+
+
+def test_existing_env_file_is_kept_even_with_force(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = work / "svc"
+    make_tree(project, {".env": "SECRET_KEY=mine\n"})
+    (project / ".env").chmod(0o640)
+    code, out, _ = run(capsys, "svc", "--force", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["env_file"] == {"path": ".env", "status": "kept"}
+    assert ".env" not in summary["created"] + summary["overwritten"]
+    assert any("kept" in note for note in summary["next_steps_notes"])
+    assert (project / ".env").read_text() == "SECRET_KEY=mine\n"
+    assert stat.S_IMODE((project / ".env").stat().st_mode) == 0o640
+    code, out, _ = run(capsys, "svc")
+    assert code == 0 and re.search(r"^  kept +\.env \(it exists", out, re.MULTILINE)
+
+
+def test_no_env_flag_and_dry_run_write_no_env_file(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "svc", "--dry-run", "--json")
+    assert code == 0 and json.loads(out)["env_file"]["status"] == "created"  # would be
+    assert list(work.iterdir()) == []
+    code, out, _ = run(capsys, "svc", "--no-env", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["env_file"]["status"] == "skipped"
+    assert any("--no-env" in note for note in summary["next_steps_notes"])
+    assert (work / "svc" / "svc" / "main.py").is_file() and not (work / "svc" / ".env").exists()
+
+
+def test_next_steps_are_shell_lines_and_text_prints_the_same(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "svc", "--dir", "with space", "--json")
+    summary = json.loads(out)
+    steps = summary["next_steps"]
+    assert steps[0] == f"cd '{work / 'with space'}'"
+    assert steps[-1].startswith("uvicorn svc.main:app ")
+    for step in steps:
+        syntax = subprocess.run(["bash", "-n", "-c", step], capture_output=True, check=False)
+        assert syntax.returncode == 0, (step, syntax.stderr)
+    assert not any("http" in step or "SECRET_KEY" in step for step in steps)
+    assert any("/health/ready" in note for note in summary["next_steps_notes"])
+    code, text, _ = run(capsys, "svc", "--dir", "with space")
+    assert code == 0
+    printed = text.split("Next steps, in one shell (the last one serves the app):\n", 1)[1]
+    assert printed.splitlines()[: len(steps)] == [f"  {step}" for step in steps]
+
+
+def test_existing_app_is_refused_end_to_end(tmp_path: Path) -> None:
+    # The real detector on a real project, through the installed command: no stand-ins.
+    shop = tmp_path / "shop"
+    files = {
+        "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["fastapi>=0.115"]\n',
+        "shop/__init__.py": "",
+        "shop/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+    }
+    for name, text in files.items():
+        (shop / name).parent.mkdir(parents=True, exist_ok=True)
+        (shop / name).write_text(text)
+    before = {p: p.read_bytes() for p in shop.rglob("*") if p.is_file()}
+    command = Path(sys.executable).parent / "create-fastapi-app"
+    refused = subprocess.run(
+        [str(command), "svc", "--dir", "."],
+        cwd=shop, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "shop.main:app" in refused.stderr and "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert {p: p.read_bytes() for p in shop.rglob("*") if p.is_file()} == before

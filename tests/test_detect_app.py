@@ -283,6 +283,216 @@ def test_run_configuration_that_does_not_resolve_is_reported(tmp_path: Path) -> 
     assert any("Procfile names service.main:app" in w for w in d.warnings)
 
 
+# -- run configurations that name another framework's app ------------------------------------
+# `gunicorn app:app` serves Flask and Django as well: the code (or at least a FastAPI
+# dependency) decides whether the object it names is a FastAPI app.
+
+FLASK = "from flask import Flask\n\napp = Flask(__name__)\n"
+
+
+def not_fastapi(d: Detection) -> bool:
+    return d.existing_fastapi is False and d.fastapi_app is None and "fastapi_app" not in d.sources
+
+
+def test_flask_app_named_by_a_procfile_is_not_fastapi(tmp_path: Path) -> None:
+    d = detect(tmp_path, {"Procfile": "web: gunicorn app:app --workers 2\n", "app.py": FLASK})
+    assert not_fastapi(d)
+    assert "Procfile runs app:app, a Flask app; not a FastAPI app." in d.warnings
+
+
+def test_flask_factory_imported_by_the_served_module(tmp_path: Path) -> None:
+    # The shape of a common Flask tutorial project: the served module calls a factory
+    # that a package defines, and requirements.txt names flask.
+    factory = """\
+        import flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+
+        def create_app(config=None):
+            app = flask.Flask(__name__)
+            db.init_app(app)
+            return app
+        """
+    d = detect(
+        tmp_path,
+        {
+            "Procfile": "web: flask db upgrade; gunicorn blog:app\n",
+            "requirements.txt": "flask\nflask-sqlalchemy\ngunicorn\n",
+            "blog.py": "from app import create_app, db\n\napp = create_app()\n",
+            "app/__init__.py": factory,
+        },
+    )
+    assert not_fastapi(d)
+    assert "Procfile runs blog:app, a Flask app; not a FastAPI app." in d.warnings
+
+
+@pytest.mark.parametrize(
+    ("files", "framework"),
+    [
+        (
+            {
+                "Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "site.wsgi:application"]\n',
+                "site/__init__.py": "",
+                "site/wsgi.py": (
+                    "import os\nfrom django.core.wsgi import get_wsgi_application\n\n"
+                    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site.settings')\n"
+                    "application = get_wsgi_application()\n"
+                ),
+                "requirements.txt": "django\n",
+            },
+            "a Django app",
+        ),
+        (
+            {
+                "compose.yaml": "services:\n  web:\n    command: uvicorn main:app --port 80\n",
+                "main.py": (
+                    "from starlette.applications import Starlette\n"
+                    "from starlette.routing import Route\n\n"
+                    "app = Starlette(routes=[])\n"
+                ),
+                "requirements.txt": "starlette\nuvicorn\n",
+            },
+            "a Starlette app",
+        ),
+        (
+            {
+                "Procfile": "web: uvicorn api.main:app\n",
+                "api/__init__.py": "",
+                "api/main.py": (
+                    "from litestar import Litestar, get\n\n"
+                    "@get('/')\nasync def index() -> str:\n    return 'hi'\n\n"
+                    "app = Litestar(route_handlers=[index])\n"
+                ),
+                "pyproject.toml": '[project]\nname = "x"\ndependencies = ["litestar"]\n',
+            },
+            "a Litestar app",
+        ),
+    ],
+    ids=["django", "starlette-only", "litestar"],
+)
+def test_other_frameworks_named_by_run_configurations(
+    tmp_path: Path, files: dict[str, str], framework: str
+) -> None:
+    d = detect(tmp_path, files)
+    assert not_fastapi(d)
+    assert any(f", {framework}; not a FastAPI app." in w for w in d.warnings), d.warnings
+
+
+def test_an_unknown_object_without_a_fastapi_dependency_is_not_fastapi(tmp_path: Path) -> None:
+    d = detect(
+        tmp_path,
+        {
+            "Procfile": "web: gunicorn service:app\n",
+            "service.py": "from wsgi_toolkit import build\n\napp = build()\n",
+            "requirements.txt": "wsgi-toolkit\ngunicorn\n",
+        },
+    )
+    assert not_fastapi(d)
+    assert any(
+        w.startswith("Procfile runs service:app, which nothing here builds with FastAPI")
+        for w in d.warnings
+    ), d.warnings
+
+
+def test_an_unknown_object_with_a_fastapi_dependency_counts(tmp_path: Path) -> None:
+    # Wrapped or built by a library (socketio.ASGIApp around the app, a shared app
+    # builder): the code does not say, the project depends on FastAPI: it counts.
+    d = detect(
+        tmp_path,
+        {
+            "Procfile": "web: gunicorn -k uvicorn.workers.UvicornWorker service:app\n",
+            "service.py": "from company_platform import build\n\napp = build()\n",
+            "requirements.txt": "fastapi[standard]\ncompany-platform\n",
+        },
+    )
+    assert (d.existing_fastapi, d.fastapi_app) == (True, "service:app")
+    assert d.sources["fastapi_app"] == "Procfile"
+    assert not any("not a FastAPI app" in w for w in d.warnings)
+
+
+def test_a_fastapi_factory_named_by_a_procfile_counts_without_dependencies(
+    tmp_path: Path,
+) -> None:
+    factory = """\
+        from fastapi import FastAPI
+
+        def create_app() -> FastAPI:
+            app = FastAPI(title="orders")
+            return app
+        """
+    d = detect(
+        tmp_path,
+        {"Procfile": "web: uvicorn --factory orders.web:create_app\n", "orders/web.py": factory},
+    )
+    assert (d.existing_fastapi, d.fastapi_app, d.fastapi_factory) == (
+        True,
+        "orders.web:create_app",
+        True,
+    )
+    assert d.sources["fastapi_app"] == "Procfile"
+
+
+def test_a_fastapi_app_imported_by_the_served_module_counts(tmp_path: Path) -> None:
+    d = detect(
+        tmp_path,
+        {
+            "Dockerfile": 'FROM python:3.12\nCMD ["uvicorn", "serve:app"]\n',
+            "serve.py": "from core.application import app\n\n__all__ = ['app']\n",
+            "core/__init__.py": "",
+            "core/application.py": APP,
+        },
+    )
+    assert (d.existing_fastapi, d.fastapi_app) == (True, "serve:app")
+    assert d.sources["fastapi_app"] == "Dockerfile"
+    assert not any("not a FastAPI app" in w for w in d.warnings)
+
+
+def test_a_flask_app_in_the_procfile_beside_a_fastapi_app_in_the_code(tmp_path: Path) -> None:
+    # Mid-migration: both frameworks are dependencies. The Procfile's object is known to
+    # be Flask's, so the FastAPI dependency does not make it a FastAPI app.
+    d = detect(
+        tmp_path,
+        {
+            "requirements.txt": "fastapi\nflask\n",
+            "Procfile": "web: gunicorn legacy:app\n",
+            "legacy.py": FLASK,
+            "api/__init__.py": "",
+            "api/main.py": APP,
+        },
+    )
+    assert d.fastapi_app == "api.main:app"
+    assert "Procfile runs legacy:app, a Flask app; not a FastAPI app." in d.warnings
+
+
+def test_a_flask_subclass_and_an_aliased_app(tmp_path: Path) -> None:
+    text = """\
+        from flask import Flask
+
+        class Site(Flask):
+            pass
+
+        application = Site(__name__)
+        app = application
+        """
+    d = detect(tmp_path, {"Procfile": "web: gunicorn site_app:app\n", "site_app.py": text})
+    assert not_fastapi(d)
+    assert "Procfile runs site_app:app, a Flask app; not a FastAPI app." in d.warnings
+
+
+def test_one_app_named_by_several_run_configurations_is_not_a_choice(tmp_path: Path) -> None:
+    d = detect(
+        tmp_path,
+        {
+            **TWO_APPS,
+            "Dockerfile": 'FROM python:3.12\nCMD ["uvicorn", "app.main:app"]\n',
+            "compose.yaml": "services:\n  api:\n    command: uvicorn app.main:app --reload\n",
+        },
+    )
+    assert (d.fastapi_app, d.sources["fastapi_app"]) == ("app.main:app", "Dockerfile")
+    assert d.warnings == []
+
+
 def test_fastapi_cli_path_form(tmp_path: Path) -> None:
     d = detect(
         tmp_path,
@@ -502,6 +712,17 @@ def test_without_an_app_the_web_project_is_the_root(tmp_path: Path) -> None:
             "my_shop",
         ),
         ({"pyproject.toml": '[project]\nname = "x"\n', "tests/__init__.py": ""}, "none", None),
+        # As in litestar-org/litestar-fullstack: the code is under src/py/app, and the
+        # only package at the top holds the build and deploy helpers.
+        (
+            {
+                "pyproject.toml": '[project]\nname = "app"\n',
+                "tools/__init__.py": "",
+                "src/py/app/__init__.py": "",
+            },
+            "none",
+            None,
+        ),
     ],
 )
 def test_layout_without_an_app(

@@ -45,6 +45,7 @@ APP = {"app/__init__.py": "", "app/main.py": "from fastapi import FastAPI\napp =
         ({"requirements.txt": "fastapi\n"}, "pip", "requirements.txt"),
         ({"requirements/base.txt": "fastapi\n"}, "pip", "requirements/base.txt"),
         ({"setup.py": "from setuptools import setup\nsetup()\n"}, "pip", "setup.py"),
+        ({"setup.cfg": "[metadata]\nname = x\n[options]\npackages = x\n"}, "pip", "setup.cfg"),
         ({"pyproject.toml": '[project]\nname = "x"\n'}, "pip", "pyproject.toml"),
     ],
 )
@@ -52,6 +53,15 @@ def test_each_manager(tmp_path: Path, files: dict[str, str], manager: str, sourc
     d = detect(tmp_path, files)
     assert d.package_manager == manager
     assert d.sources["package_manager"] == source
+
+
+def test_a_setup_cfg_that_only_configures_tools_is_not_a_leftover(tmp_path: Path) -> None:
+    # As in nsidnev/fastapi-realworld-example-app: poetry, and a setup.cfg for flake8/mypy.
+    tools = "[flake8]\nmax-line-length = 88\n[mypy]\nstrict = True\n[coverage:run]\nbranch = 1\n"
+    d = detect(tmp_path, {"poetry.lock": "# poetry\n", "setup.cfg": tools, **APP})
+    assert (d.package_manager, d.sources["package_manager"]) == ("poetry", "poetry.lock")
+    assert not any("Package manager" in w for w in d.warnings), d.warnings
+    assert detect(tmp_path / "alone", {"setup.cfg": tools, **APP}).package_manager == "none"
 
 
 def test_no_package_manager(tmp_path: Path) -> None:

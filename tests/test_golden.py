@@ -4,14 +4,13 @@ import difflib
 
 import pytest
 
-from combos import GOLDEN, Combo
-from golden import golden_path, render_combo
+from golden import GOLDEN, GOLDEN_DIR, GoldenCase, golden_path, render_case
 
 
-@pytest.mark.parametrize("combo", GOLDEN, ids=lambda c: c.id)
-def test_generated_project_matches_golden(combo: Combo) -> None:
-    expected = golden_path(combo).read_text()
-    actual = render_combo(combo)
+@pytest.mark.parametrize("case", GOLDEN, ids=lambda c: c.id)
+def test_generated_project_matches_golden(case: GoldenCase) -> None:
+    expected = golden_path(case).read_text()
+    actual = render_case(case)
     if actual != expected:
         diff = "".join(
             difflib.unified_diff(
@@ -22,6 +21,21 @@ def test_generated_project_matches_golden(combo: Combo) -> None:
             )
         )
         pytest.fail(
-            f"Generated output differs from {golden_path(combo)}; run `make golden` "
+            f"Generated output differs from {golden_path(case)}; run `make golden` "
             f"if the change is intended.\n{diff[:5000]}"
         )
+
+
+def test_every_golden_file_belongs_to_a_case() -> None:
+    assert {path.name for path in GOLDEN_DIR.glob("*.txt")} == {
+        golden_path(case).name for case in GOLDEN
+    }
+
+
+def test_the_cases_cover_every_option_value() -> None:
+    combos = [case.combo for case in GOLDEN]
+    assert {c.db for c in combos} == {"sqlite", "postgresql", "mysql", "none"}
+    assert {c.redis for c in combos} == {True, False}
+    assert {c.auth for c in combos} == {"jwt", "none"}
+    assert {c.layout for c in combos} == {"flat", "src"}
+    assert {case.package_manager for case in GOLDEN} >= {"pip", "uv", "poetry"}

@@ -18,6 +18,7 @@ import pytest
 
 from combos import Combo
 from reliability import (
+    MYSQL_REDIS_JWT,
     PG_REDIS_JWT,
     SQLITE_DEFAULT,
     assert_clean_log,
@@ -95,6 +96,9 @@ REPLACED = {
     [
         pytest.param(PG_REDIS_JWT, id=PG_REDIS_JWT.id, marks=pytest.mark.xdist_group("rel-hard")),
         pytest.param(
+            MYSQL_REDIS_JWT, id=MYSQL_REDIS_JWT.id, marks=pytest.mark.xdist_group("rel-hard")
+        ),
+        pytest.param(
             SQLITE_DEFAULT, id=SQLITE_DEFAULT.id, marks=pytest.mark.xdist_group("rel-hard")
         ),
     ],
@@ -108,6 +112,8 @@ def test_hostile_requests_are_contained(
     project: Path = generate(combo, tmp_path_factory, "hardening")
     if combo.db == "postgresql":
         env = service_env(DATABASE_URL=request.getfixturevalue("postgres_server").create_database())
+    elif combo.db == "mysql":
+        env = service_env(DATABASE_URL=request.getfixturevalue("mariadb_server").create_database())
     else:
         env = service_env(DATABASE_URL=sqlite_url(project))
     if combo.redis:

@@ -5,7 +5,11 @@ a live service: readiness must turn 503 naming the failed check within its timeo
 liveness must stay 200, requests that need the database must get a prompt 503 problem
 document, and once the server is back the same process must recover on its own (pool
 pre-ping), with the data written before the outage intact. At startup, a server that is
-down must make the process exit quickly with a message naming it.
+down must make the process exit, after STARTUP_TIMEOUT, with a message naming it.
+
+No assertion here is about speed: each request must end within a generous multiple of
+the timeout that should cut it short (bounds.hang_bound), which only a hang exceeds, and
+the durations themselves are recorded as figures.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import httpx
 import pytest
 import redis
 
+from bounds import hang_bound
 from combos import Combo
 from reliability import (
     PG_REDIS_JWT,
@@ -37,21 +42,20 @@ from reliability import (
     sign_up,
     sqlite_url,
 )
-from service import Service, free_port
+from service import Service, refused_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rel-outage")]
 
 HEALTH_CHECK_TIMEOUT = 1.0
 DB_CONNECT_TIMEOUT = 2.0
 DB_COMMAND_TIMEOUT = 2.0
+DB_POOL_TIMEOUT = 2.0
 REDIS_TIMEOUT = 0.5
-# A 503 must come within the connect timeout plus this much for the request itself.
-PROMPT = 1.5
 OUTAGE_SETTINGS = {
     "HEALTH_CHECK_TIMEOUT": str(HEALTH_CHECK_TIMEOUT),
     "DB_CONNECT_TIMEOUT": str(DB_CONNECT_TIMEOUT),
     "DB_COMMAND_TIMEOUT": str(DB_COMMAND_TIMEOUT),
-    "DB_POOL_TIMEOUT": "2",
+    "DB_POOL_TIMEOUT": str(DB_POOL_TIMEOUT),
     "REDIS_TIMEOUT": str(REDIS_TIMEOUT),
     "STARTUP_TIMEOUT": "5",
 }
@@ -115,9 +119,10 @@ def test_postgres_outage_and_recovery(
         checks = report.json()["checks"]
         assert checks["database"]["status"] == "error", checks
         assert checks["redis"]["status"] == "ok", checks
-        assert checks["database"]["latency_ms"] <= HEALTH_CHECK_TIMEOUT * 1000 + 500, checks
+        # The check was cut short by its timeout, not left to hang.
+        assert 0 <= checks["database"]["latency_ms"] <= hang_bound(HEALTH_CHECK_TIMEOUT) * 1000
         live, live_seconds = _timed(lambda: client.get("/health/live"))
-        assert live.status_code == 200 and live_seconds < 0.5, live_seconds
+        assert live.status_code == 200, live.text
 
         slowest = 0.0
         for method, path, body in (
@@ -132,7 +137,7 @@ def test_postgres_outage_and_recovery(
             )
             assert_problem(response, 503)
             assert response.headers["retry-after"], response.headers
-            assert seconds < DB_CONNECT_TIMEOUT + PROMPT, (method, path, seconds)
+            assert seconds < hang_bound(DB_CONNECT_TIMEOUT), (method, path, seconds)
             slowest = max(slowest, seconds)
         login, seconds = _timed(
             lambda: client.post(
@@ -140,6 +145,8 @@ def test_postgres_outage_and_recovery(
             )
         )
         assert_problem(login, 503)
+        assert login.headers["retry-after"], login.headers
+        assert seconds < hang_bound(DB_CONNECT_TIMEOUT), ("login", seconds)
         slowest = max(slowest, seconds)
 
         postgres.start()  # same port, same data
@@ -182,6 +189,10 @@ def test_frozen_postgres_gets_prompt_503s_not_hangs(
         client = service.client
         headers = sign_up(client, "frozen@example.com")
         assert client.post("/items", json={"title": "before"}, headers=headers).status_code == 201
+        # Cancelling a hung check costs asyncpg a cancel request, itself bounded by the
+        # connect timeout; requests are bounded by the command (or pool) timeout.
+        ready_bound = hang_bound(HEALTH_CHECK_TIMEOUT, DB_CONNECT_TIMEOUT)
+        request_bound = hang_bound(max(DB_COMMAND_TIMEOUT, DB_POOL_TIMEOUT), DB_CONNECT_TIMEOUT)
         requests = [
             ("GET", "/items", None),
             ("POST", "/items", {"title": "sent while frozen"}),
@@ -192,29 +203,26 @@ def test_frozen_postgres_gets_prompt_503s_not_hangs(
         def send(call: tuple[str, str, Any]) -> tuple[str, httpx.Response, float]:
             method, path, body = call
             started = time.monotonic()
-            # Its own client, so the requests run concurrently; 30 s is far beyond any bound.
-            with httpx.Client(base_url=service.base_url, timeout=30) as own:
+            # Its own client, so the requests run concurrently; it waits past every bound.
+            with httpx.Client(base_url=service.base_url, timeout=2 * request_bound) as own:
                 response = own.request(method, path, json=body, headers=headers)
             return path, response, time.monotonic() - started
 
         with frozen(postgres):
             with ThreadPoolExecutor(len(requests)) as pool:
                 answers = list(pool.map(send, requests))
-            live = client.get("/health/live", timeout=5)
-        # Cancelling a hung check costs asyncpg a cancel request, itself bounded by the
-        # connect timeout; requests are bounded by the command (or pool) timeout.
-        ready_bound = HEALTH_CHECK_TIMEOUT + DB_CONNECT_TIMEOUT + PROMPT
-        request_bound = DB_COMMAND_TIMEOUT + DB_CONNECT_TIMEOUT + PROMPT
+            live = client.get("/health/live")
         slowest_ready = slowest_request = 0.0
         for path, response, seconds in answers:
             if path == "/health/ready":
                 assert response.status_code == 503, response.text
                 assert response.json()["checks"]["database"]["status"] == "error"
-                assert seconds < ready_bound, (path, seconds)
+                assert seconds < ready_bound, (path, seconds, ready_bound)
                 slowest_ready = max(slowest_ready, seconds)
             else:
                 assert_problem(response, 503)
-                assert seconds < request_bound, (path, seconds)
+                assert response.headers["retry-after"], response.headers
+                assert seconds < request_bound, (path, seconds, request_bound)
                 slowest_request = max(slowest_request, seconds)
         assert live.status_code == 200
 
@@ -260,7 +268,9 @@ def test_redis_outage_degrades_and_recovers(
         checks = _ready(client).json()["checks"]
         assert checks["redis"]["status"] == "error" and checks["database"]["status"] == "ok"
         assert client.get("/health/live").status_code == 200
-        # The cache is best effort: reads and writes carry on from the database, promptly.
+        # The cache is best effort: reads and writes carry on from the database, each cache
+        # call cut short by REDIS_TIMEOUT (a read misses and then fills the cache: two calls).
+        bound = hang_bound(REDIS_TIMEOUT, REDIS_TIMEOUT)
         slowest = 0.0
         for method, path, body, status in (
             ("GET", f"/items/{item}", None, 200),
@@ -272,8 +282,8 @@ def test_redis_outage_degrades_and_recovers(
                 lambda m=method, p=path, b=body: client.request(m, p, json=b, headers=headers)
             )
             assert response.status_code == status, (method, path, response.text)
+            assert seconds < bound, (method, path, seconds, bound)
             slowest = max(slowest, seconds)
-        assert slowest < 1.0, f"a request took {slowest:.2f}s while Redis was down"
 
         cache.start()
         recovery = poll(lambda: _ready(client).status_code == 200, 30, "readiness 200 again")
@@ -340,7 +350,9 @@ def test_sqlite_directory_outage_and_recovery(
         for response, seconds in answers:
             if response.status_code == 503:
                 assert_problem(response, 503)
-            assert seconds < PROMPT, seconds
+                assert response.headers["retry-after"], response.headers
+            # A new connection fails at once; a request may wait for a pooled one.
+            assert seconds < hang_bound(DB_POOL_TIMEOUT), seconds
 
         (tmp_path / "unmounted").rename(data)
         recovery = poll(lambda: _ready(client).status_code == 200, 10, "readiness 200 again")
@@ -355,7 +367,8 @@ def test_sqlite_directory_outage_and_recovery(
     figure(
         record_property,
         f"SQLite folder gone: readiness 503 after {detection:.2f}s; requests {dict(statuses)} "
-        f"(pooled connections still work, new ones 503 promptly); folder back: ready in "
+        f"(pooled connections still work, new ones 503), slowest "
+        f"{max(seconds for _, seconds in answers):.2f}s; folder back: ready in "
         f"{recovery:.2f}s, same process",
     )
 
@@ -377,47 +390,52 @@ def test_startup_with_a_server_down_fails_fast_naming_it(
     request: pytest.FixtureRequest,
     record_property: Any,
 ) -> None:
-    nothing_listens = f"127.0.0.1:{free_port()}"
     startup_timeout = 2.0
-    if down == "sqlite-directory":
-        combo: Combo = SQLITE_DEFAULT
-        project = generate(combo, tmp_path_factory, "startup")
-        env = service_env(DATABASE_URL=sqlite_url(tmp_path / "missing"))
-        expected = ["database", "does not exist"]
-    else:
-        combo = PG_REDIS_JWT
-        if down == "database":
-            env = service_env(
-                DATABASE_URL=f"postgresql://postgres@{nothing_listens}/app",
-                REDIS_URL=request.getfixturevalue("redis_server").url_for_db(3),
-            )
+    with refused_port() as port:
+        nothing_listens = f"127.0.0.1:{port}"
+        if down == "sqlite-directory":
+            combo: Combo = SQLITE_DEFAULT
+            project = generate(combo, tmp_path_factory, "startup")
+            env = service_env(DATABASE_URL=sqlite_url(tmp_path / "missing"))
+            expected = ["database", "does not exist"]
         else:
-            env = service_env(
-                DATABASE_URL=request.getfixturevalue("postgres_server").create_database(),
-                REDIS_URL=f"redis://{nothing_listens}/0",
+            combo = PG_REDIS_JWT
+            if down == "database":
+                env = service_env(
+                    DATABASE_URL=f"postgresql://postgres@{nothing_listens}/app",
+                    REDIS_URL=request.getfixturevalue("redis_server").url_for_db(3),
+                )
+            else:
+                env = service_env(
+                    DATABASE_URL=request.getfixturevalue("postgres_server").create_database(),
+                    REDIS_URL=f"redis://{nothing_listens}/0",
+                )
+            expected = [
+                f"{down}: ConnectionRefusedError" if down == "database" else "redis:",
+                "refused",
+            ]
+        # Port 0: should it get as far as listening, no other process's port is at stake.
+        env.update(STARTUP_TIMEOUT=str(startup_timeout), HOST="127.0.0.1", PORT="0")
+        started = time.monotonic()
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", combo.package],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,  # the process boots, retries for STARTUP_TIMEOUT, and exits
+                check=False,
             )
-        expected = [
-            f"{down}: ConnectionRefusedError" if down == "database" else "redis:",
-            "refused",
-        ]
-    env.update(STARTUP_TIMEOUT=str(startup_timeout), HOST="127.0.0.1", PORT=str(free_port()))
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", combo.package],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+        except subprocess.TimeoutExpired as hung:
+            pytest.fail(f"still running after {hung.timeout:g}s instead of giving up: {hung}")
     elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     for fragment in expected:
         assert fragment in output, output
-    assert "Startup check failed" in output, output
-    assert elapsed < startup_timeout + 8, f"took {elapsed:.1f}s to give up:\n{output}"
+    # It retried for the configured time, not the default one, and then gave up.
+    assert f"Startup check failed after {startup_timeout:g}s" in output, output
     line = [line for line in output.splitlines() if "Startup check failed" in line][-1]
     message = line[line.index("Startup check failed") :][:160]
     figure(

@@ -17,6 +17,7 @@ import pytest
 
 from combos import Combo
 from reliability import (
+    MYSQL_REDIS_JWT,
     PG_REDIS_JWT,
     SQLITE_DEFAULT,
     assert_no_leak,
@@ -120,6 +121,9 @@ CONTROLS = {
     "combo",
     [
         pytest.param(PG_REDIS_JWT, id=PG_REDIS_JWT.id, marks=pytest.mark.xdist_group("rel-tx")),
+        pytest.param(
+            MYSQL_REDIS_JWT, id=MYSQL_REDIS_JWT.id, marks=pytest.mark.xdist_group("rel-tx")
+        ),
         pytest.param(SQLITE_DEFAULT, id=SQLITE_DEFAULT.id, marks=pytest.mark.xdist_group("rel-tx")),
     ],
 )
@@ -132,6 +136,8 @@ def test_an_exception_after_a_write_persists_nothing(
     project = generate(combo, tmp_path_factory, "tx")
     if combo.db == "postgresql":
         env = service_env(DATABASE_URL=request.getfixturevalue("postgres_server").create_database())
+    elif combo.db == "mysql":
+        env = service_env(DATABASE_URL=request.getfixturevalue("mariadb_server").create_database())
     else:
         env = service_env(DATABASE_URL=sqlite_url(project))
     if combo.redis:

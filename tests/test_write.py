@@ -1,4 +1,5 @@
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,50 @@ def test_unreadable_parent_is_a_clear_error(
     monkeypatch.setattr(Path, "is_dir", refuse)
     with pytest.raises(WriteError, match=r"Cannot read .*Permission denied"):
         write_files(tmp_path / "svc", FILES)
+
+
+# -- private files (the development .env) -----------------------------------------------------
+
+PRIVATE = {".env": b"SECRET_KEY=fresh\n"}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o277])
+def test_private_files_are_created_owner_only(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        result = write_files(tmp_path, FILES, private=PRIVATE)
+    finally:
+        os.umask(old)
+    assert (tmp_path / ".env").read_bytes() == PRIVATE[".env"]
+    assert stat.S_IMODE((tmp_path / ".env").stat().st_mode) == 0o600
+    assert ".env" in result.created and result.kept == []
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_an_existing_private_file_is_kept_and_is_no_conflict(tmp_path: Path, force: bool) -> None:
+    (tmp_path / ".env").write_bytes(b"SECRET_KEY=mine\n")
+    result = write_files(tmp_path, FILES, force=force, private=PRIVATE)
+    assert (tmp_path / ".env").read_bytes() == b"SECRET_KEY=mine\n"
+    assert result.kept == [".env"] and ".env" not in result.created + result.overwritten
+    (tmp_path / "other").symlink_to(tmp_path / "nowhere")  # a dangling link is a file too
+    assert write_files(tmp_path, {}, private={"other": b"x"}).kept == ["other"]
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_failure_removes_the_private_file_too(tmp_path: Path) -> None:
+    def failing_replace(src: Path, dst: Path) -> None:
+        if dst.name == "config.py":
+            raise OSError(5, "Input/output error")
+        os.replace(src, dst)
+
+    with pytest.raises(WriteError):
+        write_files(tmp_path, FILES, private=PRIVATE, replace=failing_replace)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_classify_reports_private_files_without_writing(tmp_path: Path) -> None:
+    assert classify(tmp_path, FILES, PRIVATE).created[0] == ".env"
+    (tmp_path / ".env").mkdir()
+    assert classify(tmp_path, FILES, PRIVATE).kept == [".env"]
+    with pytest.raises(ValueError, match="both private and ordinary"):
+        write_files(tmp_path, PRIVATE, private=PRIVATE)

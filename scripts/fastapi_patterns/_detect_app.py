@@ -5,7 +5,8 @@ a function that builds one and returns it. `app = create_app()` counts when crea
 is such a factory, in this module or one it imports. Tests, examples, docs and templates
 are ignored. Sub-apps that another app mounts are not the app. What the run
 configuration names (`[tool.fastapi] entrypoint`, Procfile, Dockerfile CMD, compose
-command, Makefile) wins when it resolves to a module that defines the attribute.
+command, Makefile) wins when it resolves to a module that defines the attribute and the
+object is FastAPI's (see _detect_framework); `gunicorn app:app` serving Flask is a warning.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from . import _detect_formats as fmt
+from ._detect_framework import FASTAPI, depends_on_fastapi, describe, framework_of
 from ._detect_fs import SOURCE_LIMIT, Tree, ancestors, is_not_app, join, normalize, parent
 from ._detect_load import load_dockerfile, load_python, load_toml, load_yaml
 
@@ -49,6 +51,8 @@ class Module:
     modules: set[str] = field(default_factory=set)  # names bound to the fastapi module
     imports: dict[str, tuple[str | None, str]] = field(default_factory=dict)  # name->(file, attr)
     module_imports: dict[str, str] = field(default_factory=dict)  # name -> module file
+    # Names bound to what other distributions export: name -> dotted origin ("flask.Flask").
+    external: dict[str, str] = field(default_factory=dict)
     factories: dict[str, int] = field(default_factory=dict)
     instances: dict[str, int] = field(default_factory=dict)
     toplevel: set[str] = field(default_factory=set)
@@ -110,10 +114,13 @@ def analyze(tree: Tree, rel: str, syntax: ast.Module) -> Module:
                     if sub:
                         info.module_imports[name] = sub
                     info.imports[name] = (source, alias.name)
+                elif node.module and not node.level:
+                    info.external[name] = f"{node.module}.{alias.name}"
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 name = alias.asname or alias.name.split(".")[0]
                 info.toplevel.add(name)
+                info.external[name] = alias.name if alias.asname else name
                 if alias.name == "fastapi":
                     info.modules.add(name)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -480,14 +487,25 @@ def find_app(tree: Tree, warnings: list[str]) -> App | None:
         app = resolve_reference(tree, finder, ref)
         if app is None:
             unresolved.append(f"{ref.source} names {ref.app.module}:{ref.app.attr}")
-        else:
+            continue
+        # `gunicorn app:app` serves Flask and Django too: the code, or at least the
+        # project's dependencies, must say FastAPI.
+        framework = framework_of(finder, app)
+        folders = [parent(app.file), parent(ref.source)]
+        if framework == FASTAPI or (framework is None and depends_on_fastapi(tree, folders)):
             resolved.append((rank, app))
+        else:
+            warnings.append(
+                f"{ref.source} runs {ref.app.module}:{ref.app.attr}, {describe(framework)};"
+                " not a FastAPI app."
+            )
     if resolved:
         # Several run configurations (a lambda's Dockerfile beside the API's): the same
         # preferences as for apps found in code, then the order of run_references.
         _, chosen = min(resolved, key=lambda item: (_score(item[1], finder.mounted), item[0]))
         named = sorted({f"{a.file}:{a.attr} ({a.via})" for _, a in resolved})
-        if len(named) > 1:
+        # A Dockerfile and a compose file naming the same app are not a choice.
+        if len({(a.file, a.attr) for _, a in resolved}) > 1:
             warnings.append(
                 f"Run configurations name several apps: {', '.join(named)}; chose"
                 f" {chosen.file}:{chosen.attr}."

@@ -82,6 +82,16 @@ def is_not_app(rel: str) -> bool:
     return any(part.lower() in NOT_APP_PARTS for part in folders)
 
 
+def _into_skipped_folder(link: str) -> bool:
+    """A link into a virtualenv or node_modules, dangling until someone installs: agent
+    skills linked from `.venv/.../site-packages` in a fresh clone are not worth a warning."""
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return False
+    return any(part in SKIP_DIRS for part in target.replace(os.sep, "/").split("/"))
+
+
 class Tree:
     """The files of a directory, scanned once with bounds, and read at most once each."""
 
@@ -157,7 +167,8 @@ class Tree:
         try:
             info = os.stat(entry.path)
         except OSError:
-            self.warn(f"Skipped {rel}: a broken or looping symlink.")
+            if not _into_skipped_folder(entry.path):
+                self.warn(f"Skipped {rel}: a broken or looping symlink.")
             return
         if stat.S_ISREG(info.st_mode):
             names.append(entry.name)

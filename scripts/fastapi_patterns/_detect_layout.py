@@ -33,8 +33,9 @@ _PENALIZED = frozenset(
      "tools", "scripts", "docs", "examples", "packages", "libs", "plugins", "notebooks"}
 )  # fmt: skip
 _NOT_PACKAGES = frozenset(
-    {"tests", "test", "docs", "scripts", "migrations", "alembic", "examples", "bench", "benchmarks"}
-)
+    {"tests", "test", "docs", "scripts", "tools", "migrations", "alembic", "examples", "bench",
+     "benchmarks"}
+)  # fmt: skip
 MAX_EVIDENCE_FILES = 300
 
 

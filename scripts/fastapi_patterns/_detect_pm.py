@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from . import _detect_formats as fmt
 from ._detect_deps import requirement_files
 from ._detect_fs import Tree, join
-from ._detect_load import load_requirements, load_toml
+from ._detect_load import load_ini, load_requirements, load_toml
 
 STRONG, MEDIUM, WEAK = 3, 2, 1
 _ORDER = ("uv", "poetry", "pdm", "pipenv", "hatch", "pip")
@@ -64,10 +64,18 @@ def evidence(tree: Tree, folders: list[str]) -> list[Evidence]:
                 found.append(Evidence("uv", WEAK, distance, rel))
             else:
                 found.append(Evidence("pip", WEAK, distance, rel))
-        for name in ("setup.py", "setup.cfg"):
-            if name in names:
-                found.append(Evidence("pip", WEAK, distance, join(folder, name)))
+        if "setup.py" in names:
+            found.append(Evidence("pip", WEAK, distance, join(folder, "setup.py")))
+        if "setup.cfg" in names and _packages(tree, join(folder, "setup.cfg")):
+            found.append(Evidence("pip", WEAK, distance, join(folder, "setup.cfg")))
     return found
+
+
+def _packages(tree: Tree, setup_cfg: str) -> bool:
+    """Whether a setup.cfg describes a package; most only configure flake8, mypy or
+    coverage, and say nothing about how dependencies are installed."""
+    parser = load_ini(tree, setup_cfg)
+    return parser is not None and (parser.has_section("metadata") or parser.has_section("options"))
 
 
 def _pyproject(data: dict[str, object], rel: str, distance: int) -> list[Evidence]:

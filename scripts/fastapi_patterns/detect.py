@@ -14,7 +14,10 @@ How each answer is decided:
 
 - fastapi_app: what a run configuration names (`[tool.fastapi] entrypoint`, Procfile,
   Dockerfile CMD/ENTRYPOINT, compose command, Makefile), when it resolves to a module
-  that defines the attribute. Otherwise the apps found in the syntax trees (see
+  that defines the attribute and that object is FastAPI's: built by FastAPI or a factory
+  returning one, or, when the code does not say, in a project depending on FastAPI. A
+  Flask, Django, Starlette... app named there is a warning, not the app (see
+  _detect_framework). Otherwise the apps found in the syntax trees (see
   _detect_app). Either way, among several: instances before factories, apps nobody
   mounts before mounted sub-apps, then outside SDK/CLI/lambda/tooling folders, then in
   backend/, server/, api/... or at the top, then in main.py/app.py/asgi.py..., then

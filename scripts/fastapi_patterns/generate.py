@@ -9,10 +9,12 @@ from typing import Any
 from . import options as opts
 from .assets import project_templates
 from .detect import Detection, detect_project
+from .envfile import ENV_FILE, EXAMPLE_FILE, development_env
 from .manifest import render_manifest
 from .options import OptionError
 from .plan import MANIFEST, plan
-from .render import render
+from .render import TemplateError, render
+from .steps import next_steps, notes
 from .write import WriteResult, classify, write_files
 
 
@@ -29,9 +31,25 @@ class Generation:
     warnings: list[str] = field(default_factory=list)
     result: WriteResult | None = None
     dry_run: bool = False
+    # Write the development .env (from .env.example) unless one exists; --no-env: False.
+    write_env: bool = True
+
+    @property
+    def private(self) -> list[str]:
+        return [ENV_FILE] if self.write_env and EXAMPLE_FILE in self.files else []
+
+    def env_status(self, planned: WriteResult) -> str:
+        if ENV_FILE in planned.kept:
+            return "kept"
+        return "created" if ENV_FILE in planned.created else "skipped"
 
     def summary(self) -> dict[str, Any]:
-        planned = classify(self.directory, self.files) if self.result is None else self.result
+        """What was (or would be) written. Never holds the .env content or its secret."""
+        if self.result is None:
+            planned = classify(self.directory, self.files, self.private)
+        else:
+            planned = self.result
+        env_status = self.env_status(planned)
         return {
             "project": self.options.name,
             "package": self.options.package,
@@ -43,11 +61,13 @@ class Generation:
                 if key not in ("name", "package")
             },
             "files": sorted(self.files),
-            "created": planned.created,
+            "created": [path for path in planned.created if path in self.files],
             "overwritten": planned.overwritten,
             "unchanged": planned.unchanged,
+            "env_file": {"path": ENV_FILE, "status": env_status},
             "warnings": self.warnings,
             "next_steps": next_steps(self.options, self.directory),
+            "next_steps_notes": notes(self.options, env_status),
         }
 
 
@@ -72,9 +92,14 @@ def generate(
     python: str | None = None,
     force: bool = False,
     dry_run: bool = False,
+    env: bool = True,
     cwd: Path | None = None,
 ) -> Generation:
-    """Generate project `name` into `directory` (default: ./name). Raises on bad input."""
+    """Generate project `name` into `directory` (default: ./name). Raises on bad input.
+
+    With `env`, a development `.env` with a fresh SECRET_KEY is written too, unless a
+    `.env` exists already; it is not part of `files` or the manifest.
+    """
     base = cwd or Path.cwd()
     opts.package_name(name)  # fail on a bad name before touching anything else
     target = (base / directory if directory is not None else base / name).absolute()
@@ -102,29 +127,24 @@ def generate(
     templates = project_templates()
     files = render(plan(options, templates), options, templates)
     files[MANIFEST] = render_manifest(options, files)
-    generation = Generation(options, target, files, detection, warnings, dry_run=dry_run)
+    generation = Generation(
+        options, target, files, detection, warnings, dry_run=dry_run, write_env=env
+    )
     if not dry_run:
-        generation.result = write_files(target, files, force=force)
+        generation.result = write_files(
+            target, files, force=force, private=_private_files(generation)
+        )
     return generation
 
 
-def next_steps(options: opts.Options, directory: Path) -> list[str]:
-    if options.package_manager == "uv":
-        install = "uv sync"
-        run = "uv run "
-    else:
-        install = "python3 -m venv .venv && . .venv/bin/activate && pip install -e . --group dev"
-        run = ""
-    steps = [f"cd {directory}", install, "cp .env.example .env"]
-    if options.auth == "jwt":
-        steps.append(
-            "set SECRET_KEY in .env: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+def _private_files(generation: Generation) -> dict[str, bytes]:
+    """The development .env; write_files keeps an existing one and drops this content."""
+    if not generation.private:
+        return {}
+    try:
+        content = development_env(
+            generation.files[EXAMPLE_FILE], needs_secret=generation.options.auth == "jwt"
         )
-    if options.db != "none":
-        steps.append(f"{run}alembic upgrade head")
-    steps += [
-        f"{run}pytest",
-        f"{run}uvicorn {options.package}.main:app --no-access-log --reload",
-        "open http://127.0.0.1:8000/docs and http://127.0.0.1:8000/health/ready",
-    ]
-    return steps
+    except ValueError as error:
+        raise TemplateError(str(error)) from error
+    return {ENV_FILE: content}

@@ -30,6 +30,7 @@ def render_manifest(options: Options, files: Mapping[str, bytes]) -> bytes:
     data.yaml_set_start_comment(HEADER)
     yaml = YAML()
     yaml.default_flow_style = False
+    yaml.width = 4096  # one line per file: wrapped long keys left a trailing space
     buffer = io.StringIO()
     yaml.dump(data, buffer)
     return buffer.getvalue().encode("utf-8")

@@ -10,6 +10,7 @@ import jinja2
 from . import __version__
 from .options import Options
 from .plan import PlannedFile
+from .steps import quick_start
 
 
 class TemplateError(RuntimeError):
@@ -48,6 +49,8 @@ def build_context(options: Options) -> dict[str, Any]:
         "package_manager": options.package_manager,
         "generator_version": __version__,
         "database_url_default": _database_url_default(options),
+        # The README's quick start is the generator's own next steps, line for line.
+        "quick_start": quick_start(options),
     }
 
 

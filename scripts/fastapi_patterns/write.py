@@ -3,6 +3,10 @@
 Files are first written to a staging folder next to their destination (same
 filesystem), then moved into place. Any failure moves every original back and
 removes what was created, so the target is left as it was found.
+
+Private files (the development `.env`) join the same all-or-nothing write, readable
+only by their owner, and only where no file of that name exists: an existing one is
+kept, even with force.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,11 +40,22 @@ class WriteResult:
     created: list[str] = field(default_factory=list)
     overwritten: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # private files that already existed
 
 
-def classify(target: Path, files: Mapping[str, bytes]) -> WriteResult:
-    """Split files into new, changed (would overwrite) and identical ones."""
+PRIVATE_MODE = 0o600
+
+
+def classify(
+    target: Path, files: Mapping[str, bytes], private: Collection[str] = ()
+) -> WriteResult:
+    """Split files into new, changed (would overwrite) and identical ones; private files
+    into new and kept ones."""
     result = WriteResult()
+    for relative in private:
+        destination = target / relative
+        exists = destination.exists() or destination.is_symlink()
+        (result.kept if exists else result.created).append(relative)
     for relative, content in files.items():
         destination = target / relative
         if destination.is_dir():
@@ -67,10 +82,18 @@ def write_files(
     *,
     force: bool = False,
     replace: Replace = os.replace,
+    private: Mapping[str, bytes] | None = None,
 ) -> WriteResult:
-    """Write files below target atomically as a set. `replace` is injectable for tests."""
+    """Write files below target atomically as a set. `replace` is injectable for tests.
+
+    `private` files are created with mode 0600 as part of the same set, and only where
+    nothing of that name exists yet (force or not).
+    """
+    private = private or {}
+    if set(private) & set(files):
+        raise ValueError("A file cannot be both private and ordinary.")
     try:
-        result = classify(target, files)
+        result = classify(target, files, private)
     except OSError as error:
         raise WriteError(f"Cannot read {target}: {error.strerror or error}") from error
     if result.overwritten and not force:
@@ -92,7 +115,7 @@ def write_files(
         _remove_dirs(created_dirs)
         raise WriteError(f"Cannot write to {target}: {error.strerror or error}") from error
     try:
-        staged = _stage(staging, files, pending)
+        staged = _stage(staging, {**files, **private}, pending, private)
         for relative in pending:
             destination = target / relative
             for directory in reversed(_missing_dirs(destination.parent, target)):
@@ -117,12 +140,22 @@ def write_files(
     return result
 
 
-def _stage(staging: Path, files: Mapping[str, bytes], pending: list[str]) -> dict[str, Path]:
+def _stage(
+    staging: Path, files: Mapping[str, bytes], pending: list[str], private: Collection[str]
+) -> dict[str, Path]:
     staged = {}
     for index, relative in enumerate(pending):
         path = staging / "new" / str(index)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(files[relative])
+        if relative in private:
+            # Created private, so the content is never readable by others, not even briefly;
+            # the move into place keeps the mode. fchmod: the umask could remove owner bits.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
+            with os.fdopen(descriptor, "wb") as stream:
+                os.fchmod(stream.fileno(), PRIVATE_MODE)
+                stream.write(files[relative])
+        else:
+            path.write_bytes(files[relative])
         staged[relative] = path
     return staged
 

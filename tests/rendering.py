@@ -1,0 +1,54 @@
+"""Every valid option combination, rendered in memory quickly (no servers, no disk).
+
+Used by the static checks over the whole matrix (test_all_combinations.py,
+test_deployment_files.py); test_generated.py boots the subset in combos.MATRIX.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from combos import Combo
+from fastapi_patterns import render as render_module
+from fastapi_patterns.generate import Generation, generate
+from fastapi_patterns.options import AUTHS, DATABASES, LAYOUTS
+
+PYTHONS = ("3.11", "3.12", "3.13")
+ALL_COMBOS = [
+    Combo(db, redis, auth, layout)
+    for db in DATABASES
+    for redis in (False, True)
+    for auth in AUTHS
+    for layout in LAYOUTS
+    if not (auth == "jwt" and db == "none")  # refused: users need a database
+]
+
+
+@contextlib.contextmanager
+def compiled_once() -> Iterator[None]:
+    """render() compiles every template anew on each call (~0.6 s per project); the
+    templates do not change during a test, so one compiled environment serves them all."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            render_module, "make_environment", functools.cache(render_module.make_environment)
+        )
+        yield
+
+
+def render_dry(combo: Combo, workspace: Path, python: str = "3.11") -> Generation:
+    """The project as generated inside `workspace` (see workspaces.py), not written."""
+    return generate(
+        combo.name,
+        workspace / f"{combo.name}-py{python.replace('.', '')}",
+        db=combo.db,
+        redis=combo.redis,
+        auth=combo.auth,
+        layout=combo.layout,
+        python=python,
+        dry_run=True,
+    )
