@@ -2,8 +2,9 @@
 """Run create-fastapi-app straight from the bundle, without installing it.
 
 `--detect`, `--help` and `--version` need only the standard library. Generating needs
-jinja2, ruamel.yaml and pyyaml; when one is missing this prints the one command that
-installs them and exits with 3, before anything is written.
+jinja2 and ruamel.yaml (PyYAML is only for validating SKILL.md, in fastapi_patterns.skill);
+when one is missing this prints the one command that installs them and exits with 3,
+before anything is written.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 BUNDLE = Path(__file__).resolve().parent.parent
-NEEDED = ("jinja2", "ruamel.yaml", "yaml")
+# What generating imports beyond the standard library.
+NEEDED = ("jinja2", "ruamel.yaml")
 MISSING_PACKAGES = 3
 
 

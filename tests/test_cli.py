@@ -198,8 +198,34 @@ def test_shim_detects_without_jinja2(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, check=False, timeout=60,
     )  # fmt: skip
     assert generated.returncode == 3
-    assert "jinja2" in generated.stderr and "pip install" in generated.stderr
+    assert "(jinja2, ruamel.yaml)" in generated.stderr and "pip install" in generated.stderr
     assert not (tmp_path / "svc").exists()
+
+
+def test_shim_generates_without_pyyaml(tmp_path: Path) -> None:
+    # Only the SKILL.md validator (fastapi_patterns.skill) reads YAML with PyYAML.
+    shim = Path(__file__).parents[1] / "scripts" / "create_fastapi_app.py"
+    without_pyyaml = (
+        "import runpy, sys; sys.modules['yaml'] = None; sys.argv = sys.argv[1:];"
+        " runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    generated = subprocess.run(
+        [sys.executable, "-c", without_pyyaml, str(shim), "svc", "--dir", str(tmp_path / "svc")],
+        capture_output=True, text=True, check=False, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    assert (tmp_path / "svc" / "svc" / "main.py").is_file()
+
+
+def test_a_broken_template_is_one_line_and_exit_1(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (templates / "README.md.jinja").write_text("{{ no_such_variable }}\n")
+    code, out, err = run(capsys, "svc")
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1 and "README.md.jinja" in err
+    assert list(work.iterdir()) == []
 
 
 # -- the development .env (issue 10) and the next steps (issue 19) ----------------------------

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from fastapi_patterns import _detect_fs
-from fastapi_patterns import detect as detect_module
 from fastapi_patterns.detect import (
     INTERNAL_ERROR,
     Detection,
@@ -22,6 +20,8 @@ from fastapi_patterns.detect import (
     format_summary,
     generator_flags,
 )
+from fastapi_patterns.detect import project as detect_module
+from fastapi_patterns.detect import tree as detect_tree
 
 BUNDLE = Path(__file__).resolve().parent.parent
 APP = "from fastapi import FastAPI\n\napp = FastAPI()\n"
@@ -390,7 +390,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             raise PermissionError(13, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(_detect_fs, "_open", deny)
+    monkeypatch.setattr(detect_tree, "_open", deny)
     d = detect_project(tmp_path)
     assert any("pyproject.toml" in w and "Permission denied" in w for w in d.warnings)
     assert d.fastapi_app == "main:app"
@@ -405,7 +405,7 @@ def test_unlistable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
             raise PermissionError(13, "Permission denied")
         return real_scandir(path)
 
-    monkeypatch.setattr(_detect_fs.os, "scandir", deny)
+    monkeypatch.setattr(detect_tree.os, "scandir", deny)
     d = detect_project(tmp_path)
     assert any("secret" in w for w in d.warnings)
     assert d.fastapi_app == "main:app"
@@ -531,14 +531,14 @@ def test_project_code_is_never_executed(tmp_path: Path) -> None:
 
 
 def test_depth_is_bounded(tmp_path: Path) -> None:
-    deep = "/".join(f"d{i}" for i in range(_detect_fs.MAX_DEPTH + 4))
+    deep = "/".join(f"d{i}" for i in range(detect_tree.MAX_DEPTH + 4))
     d = detect(tmp_path, {f"{deep}/main.py": APP, "requirements.txt": "fastapi\n"})
     assert d.fastapi_app is None
     assert any("scan stopped" in w for w in d.warnings)
 
 
 def test_entry_count_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_detect_fs, "MAX_ENTRIES", 50)
+    monkeypatch.setattr(detect_tree, "MAX_ENTRIES", 50)
     build(tmp_path, {f"pkg{i}/mod.py": "" for i in range(40)} | {"zzz/main.py": APP})
     d = detect_project(tmp_path)
     assert any("scan stopped" in w for w in d.warnings)
@@ -594,10 +594,12 @@ def test_command_line_with_the_standard_library_only(tmp_path: Path) -> None:
 
 
 def test_detector_imports_only_the_standard_library() -> None:
-    package = BUNDLE / "scripts" / "fastapi_patterns"
-    modules = [package / "detect.py", *sorted(package.glob("_detect_*.py"))]
+    modules = sorted((BUNDLE / "scripts" / "fastapi_patterns" / "detect").glob("*.py"))
+    assert modules
     for module in modules:
         for node in ast.walk(ast.parse(module.read_text())):
+            # `from .. import x` would reach the generator, which needs installed packages.
+            assert not (isinstance(node, ast.ImportFrom) and node.level > 1), module.name
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -616,7 +618,7 @@ def test_more_skipped_trees(tmp_path: Path, folder: str) -> None:
 
 
 def test_scan_time_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_detect_fs, "SCAN_SECONDS", 0.0)
+    monkeypatch.setattr(detect_tree, "SCAN_SECONDS", 0.0)
     d = detect(tmp_path, {"a/b/main.py": APP, "requirements.txt": "fastapi\n"})
     assert any("scan stopped" in w for w in d.warnings)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from factories import detect_tree as detect
-from fastapi_patterns._detect_formats import AppReference, app_references
 from fastapi_patterns.detect import Detection
+from fastapi_patterns.detect.run_files import AppReference, app_references
 
 APP = "from fastapi import FastAPI\n\napp = FastAPI()\n"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from factories import detect_tree as detect
-from fastapi_patterns._detect_db import from_image, from_url
+from fastapi_patterns.detect.database_names import from_image, from_url
 
 
 def pyproject(*deps: str, dev: tuple[str, ...] = ()) -> str:

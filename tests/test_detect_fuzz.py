@@ -11,11 +11,17 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastapi_patterns import _detect_formats as fmt
-from fastapi_patterns._detect_db import from_image, from_url
-from fastapi_patterns._detect_python import lower_bound, versions_in
-from fastapi_patterns._detect_yaml import parse_yaml
-from fastapi_patterns.detect import INTERNAL_ERROR, Detection, detect_project, format_summary
+from fastapi_patterns.detect import (
+    INTERNAL_ERROR,
+    Detection,
+    detect_project,
+    format_summary,
+    run_files,
+)
+from fastapi_patterns.detect import formats as fmt
+from fastapi_patterns.detect.database_names import from_image, from_url
+from fastapi_patterns.detect.python_version import lower_bound, versions_in
+from fastapi_patterns.detect.yaml_subset import parse_yaml
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -58,13 +64,13 @@ def test_toml_json_ini_raise_only_format_errors(text: str) -> None:
 def test_line_formats_never_raise(text: str) -> None:
     assert isinstance(fmt.parse_env(text), dict)
     assert isinstance(fmt.parse_requirements(text).requirements, list)
-    parsed = fmt.parse_dockerfile(text)
+    parsed = run_files.parse_dockerfile(text)
     assert all(isinstance(i, str) for i in parsed.images)
-    assert isinstance(fmt.parse_procfile(text), dict)
-    assert isinstance(fmt.make_recipes(text), list)
-    assert isinstance(fmt.app_references(text), list)
+    assert isinstance(run_files.parse_procfile(text), dict)
+    assert isinstance(run_files.make_recipes(text), list)
+    assert isinstance(run_files.app_references(text), list)
     for image in parsed.images:
-        fmt.python_from_image(image)
+        run_files.python_from_image(image)
         from_image(image)
 
 
@@ -76,7 +82,7 @@ def test_version_and_url_helpers_never_raise(text: str) -> None:
     assert all(v[0] == 3 for v in versions_in(text))
     result = from_url(text)
     assert result is None or result[0] in ("postgresql", "mysql", "sqlite", "mongodb", "redis")
-    fmt.python_from_image(text)
+    run_files.python_from_image(text)
     from_image(text)
     fmt.parse_requirement(text)
 

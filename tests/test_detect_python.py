@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from factories import detect_tree as detect
-from fastapi_patterns._detect_formats import python_from_image
-from fastapi_patterns._detect_python import lower_bound
+from fastapi_patterns.detect.python_version import lower_bound
+from fastapi_patterns.detect.run_files import python_from_image
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,9 @@ import keyword
 import pytest
 
 from factories import make_detection as detection
-from fastapi_patterns.options import OptionError, package_name, parse_python, resolve
+from fastapi_patterns.errors import OptionError
+from fastapi_patterns.options import CHOICES, Options, package_name, parse_python
+from fastapi_patterns.resolve import resolve
 
 
 @pytest.mark.parametrize(
@@ -128,3 +130,14 @@ def test_no_database_means_no_auth_unless_asked() -> None:
     assert options.auth == "none"
     with pytest.raises(OptionError, match="needs a database"):
         resolve("svc", detection(), db="none", auth="jwt")
+
+
+def test_the_choices_are_options_fields() -> None:
+    # The flags a user may give are exactly the options resolve() fills in.
+    assert CHOICES == ("db", "redis", "auth", "layout", "python")
+    assert set(CHOICES) <= set(Options.__dataclass_fields__)
+
+
+def test_resolve_does_not_take_unknown_choices() -> None:
+    with pytest.raises(TypeError):
+        resolve("svc", detection(), database="sqlite")  # type: ignore[call-arg]

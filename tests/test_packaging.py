@@ -29,7 +29,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contents(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "fastapi_patterns/cli.py" in names
-    assert "fastapi_patterns/detect.py" in names
+    assert "fastapi_patterns/detect/__init__.py" in names
     assert any(n.startswith("fastapi_patterns/_assets/project/") for n in names)
     assert not any("__pycache__" in n for n in names)
     metadata = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

@@ -3,8 +3,12 @@
 Every ```python block is compiled. A block preceded by the line
 ``<!-- example: run -->`` is a complete example: it is written to a file and run in a
 fresh interpreter with warnings as errors; it builds an app, drives it over ASGI and
-asserts what it shows. Every relative link (and its #anchor) must resolve, and every
-reference file carries a table of contents (required above 300 lines).
+asserts what it shows. A block preceded by ``<!-- generated: app/PATH -->`` quotes the
+generated project: it must appear verbatim (at any indentation) in that file of the
+default project generated under the name "app", and, when the marker goes on with
+``and the single-file template``, in assets/fastapi-app-template.py too. Every relative
+link (and its #anchor) must resolve, and every reference file carries a table of
+contents (required above 300 lines).
 """
 
 import os
@@ -16,9 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from combos import Combo
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "SKILL.md", *sorted((ROOT / "references").glob("*.md"))]
 RUN_MARKER = "<!-- example: run -->"
+QUOTE_MARKER = re.compile(r"<!-- generated: (\S+)( and the single-file template)? -->")
+TEMPLATE = ROOT / "assets" / "fastapi-app-template.py"
 FENCE = re.compile(r"^(`{3,})\s*([\w+-]*)\s*$")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 
@@ -30,6 +38,7 @@ class Block:
     lang: str
     code: str
     run: bool
+    marker: str = ""  # the last non-blank line before the block
 
     @property
     def id(self) -> str:
@@ -56,7 +65,8 @@ def parse_blocks(path: Path) -> tuple[list[Block], list[str]]:
             raise AssertionError(f"{path}:{index + 1}: code block is never closed")
         previous = next((line for line in reversed(lines[:index]) if line.strip()), "")
         code = "\n".join(lines[index + 1 : end]) + "\n"
-        blocks.append(Block(path, index + 2, lang, code, previous.strip() == RUN_MARKER))
+        marker = previous.strip()
+        blocks.append(Block(path, index + 2, lang, code, marker == RUN_MARKER, marker))
         prose.append("")  # keep line structure without the block's content
         index = end + 1
     return blocks, prose
@@ -65,6 +75,7 @@ def parse_blocks(path: Path) -> tuple[list[Block], list[str]]:
 PARSED = {path: parse_blocks(path) for path in DOCS}
 PYTHON = [b for blocks, _ in PARSED.values() for b in blocks if b.lang in {"python", "py"}]
 RUNNABLE = [b for b in PYTHON if b.run]
+QUOTED = [b for blocks, _ in PARSED.values() for b in blocks if QUOTE_MARKER.fullmatch(b.marker)]
 
 
 def test_documents_exist() -> None:
@@ -172,3 +183,53 @@ def test_reference_has_a_complete_table_of_contents(path: Path) -> None:
     listed = re.findall(r"\]\(#([^)]+)\)", contents.group(1))
     sections = [slugify(h) for h in re.findall(r"^## (.+)$", text, re.MULTILINE) if h != "Contents"]
     assert listed == sections  # every section, in order
+
+
+# ------------------------------------------------------ blocks quoting the generated project
+
+
+class _DefaultProject(Combo):
+    """The generator's default project (SQLite, no Redis, JWT, flat), named "app" as the
+    references name it."""
+
+    @property
+    def name(self) -> str:
+        return "app"
+
+
+@pytest.fixture(scope="module")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = _DefaultProject("sqlite", False, "jwt", "flat")
+    return project.generate(tmp_path_factory.mktemp("references") / "app")
+
+
+def _appears(code: str, text: str) -> bool:
+    """Whether `code` is in `text` verbatim, as written or indented (a quoted method)."""
+    for indent in ("", "    ", "        "):
+        lines = [indent + line if line.strip() else line for line in code.splitlines()]
+        if "\n".join(lines) + "\n" in text:
+            return True
+    return False
+
+
+def test_quote_marker_only_marks_code_blocks() -> None:
+    for path, (blocks, prose) in PARSED.items():
+        markers = sum(1 for line in prose if QUOTE_MARKER.fullmatch(line.strip()))
+        quoted = [b for b in blocks if QUOTE_MARKER.fullmatch(b.marker)]
+        assert markers == len(quoted), f"{path.name}: a generated marker is not followed by code"
+    assert len(QUOTED) >= 8  # the production code the references teach
+
+
+@pytest.mark.parametrize("block", QUOTED, ids=lambda b: b.id)
+def test_quoted_block_is_the_generated_code(block: Block, default_project: Path) -> None:
+    match = QUOTE_MARKER.fullmatch(block.marker)
+    assert match is not None
+    source = default_project / match.group(1)
+    assert source.is_file(), f"{block.id}: the generated project has no {match.group(1)}"
+    assert _appears(block.code, source.read_text(encoding="utf-8")), (
+        f"{block.id} is not verbatim in the generated {match.group(1)}"
+    )
+    if match.group(2):
+        assert _appears(block.code, TEMPLATE.read_text(encoding="utf-8")), (
+            f"{block.id} is not verbatim in assets/fastapi-app-template.py"
+        )

@@ -1,8 +1,8 @@
 """Folders that make the generator's detection choose a package manager.
 
 The generator has no --package-manager flag: it uses the one the surrounding project
-uses (scripts/fastapi_patterns/_detect_pm.py). Generating into a new folder inside one
-of these workspaces gives a project for that manager, as a user would get it.
+uses (scripts/fastapi_patterns/detect/package_manager.py). Generating into a new folder
+inside one of these workspaces gives a project for that manager, as a user would get it.
 """
 
 from __future__ import annotations

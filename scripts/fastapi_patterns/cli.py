@@ -12,9 +12,9 @@ from typing import Any
 
 from . import __version__
 from .detect import detect_project, format_summary
+from .errors import USAGE_ERROR, WRITE_ERROR, GeneratorError
+from .options import AUTHS, CHOICES, DATABASES, LAYOUTS
 
-USAGE_ERROR = 2
-WRITE_ERROR = 1
 READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for `git log | head`
 INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
 # `--detect` given without a value. argv cannot hold a NUL byte, so no PATH equals it.
@@ -30,12 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("name", nargs="?", help="distribution name of the new app, e.g. orders-api")
     parser.add_argument("--dir", type=Path, help="where to write the project (default: ./NAME)")
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "mysql", "none"])
+    parser.add_argument("--db", choices=DATABASES)
     redis = parser.add_mutually_exclusive_group()
     redis.add_argument("--redis", dest="redis", action="store_true", default=None)
     redis.add_argument("--no-redis", dest="redis", action="store_false")
-    parser.add_argument("--auth", choices=["jwt", "none"])
-    parser.add_argument("--layout", choices=["flat", "src"])
+    parser.add_argument("--auth", choices=AUTHS)
+    parser.add_argument("--layout", choices=LAYOUTS)
     parser.add_argument("--python", metavar="3.X", help="lowest Python the project supports")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
@@ -66,8 +66,10 @@ def _fail(message: str, code: int, as_json: bool) -> int:
     return code
 
 
-class UsageError(ValueError):
+class UsageError(GeneratorError):
     """The command line asks for something that cannot be done; the message says why."""
+
+    exit_code = USAGE_ERROR
 
 
 def detect_path(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
@@ -210,7 +212,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         path = detect_path(parser, args)
     except UsageError as error:
-        return _fail(str(error), USAGE_ERROR, args.json)
+        return _fail(str(error), error.exit_code, args.json)
     if path is not None:
         return _detect(path, args.json)
     if args.name is None:
@@ -219,28 +221,19 @@ def _main(argv: Sequence[str] | None) -> int:
         )
 
     # Imported late so --detect works before jinja2 is installed.
-    from .generate import ExistingAppError, generate
-    from .options import OptionError
-    from .render import TemplateError
-    from .write import ConflictError, WriteError
+    from .generate import generate
 
     try:
         generation = generate(
             args.name,
             args.dir,
-            db=args.db,
-            redis=args.redis,
-            auth=args.auth,
-            layout=args.layout,
-            python=args.python,
             force=args.force,
             dry_run=args.dry_run,
             env=args.env,
+            **{key: getattr(args, key) for key in CHOICES},
         )
-    except (OptionError, ConflictError, ExistingAppError) as error:
-        return _fail(str(error), USAGE_ERROR, args.json)
-    except (WriteError, TemplateError) as error:
-        return _fail(str(error), WRITE_ERROR, args.json)
+    except GeneratorError as error:
+        return _fail(str(error), error.exit_code, args.json)
     summary = generation.summary()
     if args.json:
         print(json.dumps(summary, indent=2))

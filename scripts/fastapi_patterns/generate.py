@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
-from . import options as opts
-from .assets import project_templates
+from .assets import project_templates, template_files
 from .detect import Detection, detect_project
 from .envfile import ENV_FILE, EXAMPLE_FILE, development_env
-from .manifest import render_manifest
-from .options import OptionError
-from .plan import MANIFEST, plan
-from .render import TemplateError, render
+from .errors import ExistingAppError, OptionError, TemplateError
+from .options import Choices, Options, package_name
+from .plan import plan
+from .render import render
+from .resolve import resolve
 from .steps import next_steps, notes
 from .write import WriteResult, classify, write_files
 
 
-class ExistingAppError(RuntimeError):
-    """The context already holds a FastAPI app and --force was not given."""
-
-
 @dataclass
 class Generation:
-    options: opts.Options
+    options: Options
     directory: Path
     files: dict[str, bytes]
     detection: Detection
@@ -85,23 +81,21 @@ def generate(
     name: str,
     directory: Path | None = None,
     *,
-    db: str | None = None,
-    redis: bool | None = None,
-    auth: str | None = None,
-    layout: str | None = None,
-    python: str | None = None,
     force: bool = False,
     dry_run: bool = False,
     env: bool = True,
     cwd: Path | None = None,
+    **choices: Unpack[Choices],
 ) -> Generation:
-    """Generate project `name` into `directory` (default: ./name). Raises on bad input.
+    """Generate project `name` into `directory` (default: ./name) with the options chosen
+    in `choices` (db, redis, auth, layout, python; the rest detected or default). Raises a
+    GeneratorError on bad input.
 
     With `env`, a development `.env` with a fresh SECRET_KEY is written too, unless a
     `.env` exists already; it is not part of `files` or the manifest.
     """
     base = cwd or Path.cwd()
-    opts.package_name(name)  # fail on a bad name before touching anything else
+    package_name(name)  # fail on a bad name before touching anything else
     target = (base / directory if directory is not None else base / name).absolute()
     try:
         context = context_dir(target)
@@ -120,13 +114,10 @@ def generate(
         existing_app.append(
             f"{context} already holds a FastAPI app ({where}); this is a separate service."
         )
-    options, warnings = opts.resolve(
-        name, detection, db=db, redis=redis, auth=auth, layout=layout, python=python
-    )
+    options, warnings = resolve(name, detection, **choices)
     warnings = list(detection.warnings) + existing_app + warnings
     templates = project_templates()
-    files = render(plan(options, templates), options, templates)
-    files[MANIFEST] = render_manifest(options, files)
+    files = render(plan(options, template_files(templates)), options, templates)
     generation = Generation(
         options, target, files, detection, warnings, dry_run=dry_run, write_env=env
     )
@@ -143,7 +134,7 @@ def _private_files(generation: Generation) -> dict[str, bytes]:
         return {}
     try:
         content = development_env(
-            generation.files[EXAMPLE_FILE], needs_secret=generation.options.auth == "jwt"
+            generation.files[EXAMPLE_FILE], needs_secret=generation.options.has_jwt
         )
     except ValueError as error:
         raise TemplateError(str(error)) from error

@@ -1,6 +1,7 @@
-"""Validated generator options and where each value came from.
+"""The generator's options: their values, their validation, and the one object that holds them.
 
-Flags win over what was detected in the target's project, which wins over defaults.
+Which value each option takes (flag, detection or default) is decided in `resolve.py`;
+every later stage (plan, render, manifest, steps) reads only the `Options` made there.
 """
 
 from __future__ import annotations
@@ -8,13 +9,18 @@ from __future__ import annotations
 import keyword
 import re
 import sys
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypedDict
 
-from .detect import Detection
+from .errors import OptionError
 
-DATABASES = ("sqlite", "postgresql", "mysql", "none")
-AUTHS = ("jwt", "none")
+NO_DATABASE = "none"  # items are kept in process memory
+# Every value of --db, the default first.
+DATABASES = ("sqlite", "postgresql", "mysql", NO_DATABASE)
+# The databases that run as a server beside the app (a compose service), not in a file.
+SERVER_DATABASES = ("postgresql", "mysql")
+JWT = "jwt"
+AUTHS = (JWT, "none")
 LAYOUTS = ("flat", "src")
 PACKAGE_MANAGERS = ("uv", "poetry", "pdm", "pipenv", "hatch", "pip")
 # Long enough for any real service name, short enough to stay a valid file name everywhere.
@@ -36,12 +42,24 @@ _RESERVED_PACKAGES = frozenset(
 )  # fmt: skip
 
 
-class OptionError(ValueError):
-    """A user-facing problem with the requested options; the message is one line."""
+class Choices(TypedDict, total=False):
+    """The options a user chooses by flag; a missing key or None: detected or default."""
+
+    db: str | None
+    redis: bool | None
+    auth: str | None
+    layout: str | None
+    python: str | None
+
+
+# The flags' names, in the order the CLI and the summary show them.
+CHOICES = tuple(Choices.__annotations__)
 
 
 @dataclass(frozen=True)
 class Options:
+    """The resolved options of one project, and where each value came from."""
+
     name: str
     package: str
     db: str
@@ -52,17 +70,21 @@ class Options:
     package_manager: str
     sources: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def has_db(self) -> bool:
+        return self.db != NO_DATABASE
+
+    @property
+    def has_db_server(self) -> bool:
+        return self.db in SERVER_DATABASES
+
+    @property
+    def has_jwt(self) -> bool:
+        return self.auth == JWT
+
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "package": self.package,
-            "db": self.db,
-            "redis": self.redis,
-            "auth": self.auth,
-            "layout": self.layout,
-            "python": self.python,
-            "package_manager": self.package_manager,
-        }
+        """The values, without their sources, in field order (the manifest keeps it)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
 
 
 def package_name(name: str) -> str:
@@ -112,95 +134,3 @@ def parse_python(version: str, origin: str) -> str:
             f" (up to 3.{MAX_PYTHON[1]}); pass --python 3.{MAX_PYTHON[1]}."
         )
     return version
-
-
-def _detected(detection: Detection, key: str) -> str:
-    source = detection.sources.get(key)
-    return f"detected ({source})" if source else "detected"
-
-
-def resolve(
-    name: str,
-    detection: Detection,
-    *,
-    db: str | None = None,
-    redis: bool | None = None,
-    auth: str | None = None,
-    layout: str | None = None,
-    python: str | None = None,
-) -> tuple[Options, list[str]]:
-    """Combine flags, detection and defaults into validated options, plus warnings."""
-    warnings: list[str] = []
-    sources: dict[str, str] = {}
-    package = package_name(name)
-
-    if db is not None:
-        sources["db"] = "flag"
-    elif detection.database in ("postgresql", "mysql", "sqlite"):
-        db, sources["db"] = detection.database, _detected(detection, "database")
-    else:
-        if detection.database not in ("none", ""):
-            warnings.append(
-                f"Detected database {detection.database!r} is not supported; using SQLite."
-            )
-        db, sources["db"] = "sqlite", "default"
-    if db not in DATABASES:
-        raise OptionError(f"--db {db!r} is not one of {', '.join(DATABASES)}.")
-
-    if redis is not None:
-        sources["redis"] = "flag"
-    elif detection.redis:
-        redis, sources["redis"] = True, _detected(detection, "redis")
-    else:
-        redis, sources["redis"] = False, "default"
-
-    if auth is not None:
-        sources["auth"] = "flag"
-    elif db == "none":
-        auth, sources["auth"] = "none", "default (no database to hold users)"
-    else:
-        auth, sources["auth"] = "jwt", "default"
-    if auth not in AUTHS:
-        raise OptionError(f"--auth {auth!r} is not one of {', '.join(AUTHS)}.")
-    if auth == "jwt" and db == "none":
-        raise OptionError("--auth jwt needs a database to hold users; pick --db or --auth none.")
-
-    if layout is not None:
-        sources["layout"] = "flag"
-    elif detection.layout in LAYOUTS:
-        layout, sources["layout"] = detection.layout, _detected(detection, "layout")
-    else:
-        layout, sources["layout"] = "flat", "default"
-    if layout not in LAYOUTS:
-        raise OptionError(f"--layout {layout!r} is not one of {', '.join(LAYOUTS)}.")
-
-    if python is not None:
-        python, sources["python"] = parse_python(python, "--python"), "flag"
-    elif detection.python_version:
-        origin = _detected(detection, "python_version")
-        python, sources["python"] = parse_python(detection.python_version, origin), origin
-    else:
-        runtime = tuple(int(p) for p in detection.python_runtime.split(".")[:2])
-        if MIN_PYTHON <= runtime <= MAX_PYTHON:
-            python, sources["python"] = detection.python_runtime, "running interpreter"
-        else:
-            python, sources["python"] = "3.11", "default"
-
-    if detection.package_manager in PACKAGE_MANAGERS:
-        manager = detection.package_manager
-        sources["package_manager"] = _detected(detection, "package_manager")
-    else:
-        manager, sources["package_manager"] = "pip", "default"
-
-    options = Options(
-        name=name,
-        package=package,
-        db=db,
-        redis=redis,
-        auth=auth,
-        layout=layout,
-        python=python,
-        package_manager=manager,
-        sources=sources,
-    )
-    return options, warnings

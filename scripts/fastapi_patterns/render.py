@@ -8,28 +8,24 @@ from typing import Any
 import jinja2
 
 from . import __version__
+from .errors import TemplateError
+from .manifest import render_manifest
 from .options import Options
-from .plan import PlannedFile
+from .plan import Kind, PlannedFile
 from .steps import quick_start
 
-
-class TemplateError(RuntimeError):
-    """A template failed to render; names the template."""
+# What DATABASE_URL defaults to in settings and .env.example, per --db.
+_DATABASE_URLS = {
+    "sqlite": "sqlite+aiosqlite:///./{package}.db",
+    "postgresql": "postgresql+asyncpg://app:app@localhost:5432/{package}",
+    "mysql": "mysql+asyncmy://app:app@localhost:3306/{package}",
+    "none": "",
+}
 
 
 def _title(name: str) -> str:
     words = name.replace("-", " ").replace("_", " ").replace(".", " ").split()
     return " ".join(word.capitalize() for word in words)
-
-
-def _database_url_default(options: Options) -> str:
-    pkg = options.package
-    return {
-        "sqlite": f"sqlite+aiosqlite:///./{pkg}.db",
-        "postgresql": f"postgresql+asyncpg://app:app@localhost:5432/{pkg}",
-        "mysql": f"mysql+asyncmy://app:app@localhost:3306/{pkg}",
-        "none": "",
-    }[options.db]
 
 
 def build_context(options: Options) -> dict[str, Any]:
@@ -40,15 +36,16 @@ def build_context(options: Options) -> dict[str, Any]:
         "python_version": options.python,
         "py_tag": "py" + options.python.replace(".", ""),
         "db": options.db,
-        "db_enabled": options.db != "none",
+        "db_enabled": options.has_db,
+        "db_server": options.has_db_server,
         "redis": options.redis,
         "auth": options.auth,
-        "jwt": options.auth == "jwt",
+        "jwt": options.has_jwt,
         "layout": options.layout,
         "src_prefix": "src/" if options.layout == "src" else "",
         "package_manager": options.package_manager,
         "generator_version": __version__,
-        "database_url_default": _database_url_default(options),
+        "database_url_default": _DATABASE_URLS[options.db].format(package=options.package),
         # The README's quick start is the generator's own next steps, line for line.
         "quick_start": quick_start(options),
     }
@@ -66,19 +63,29 @@ def make_environment(templates: Path) -> jinja2.Environment:
 
 
 def render(planned: list[PlannedFile], options: Options, templates: Path) -> dict[str, bytes]:
-    """Render every planned file; the result maps target path -> bytes, in plan order."""
+    """Every planned file's content, by target path, in plan order (the manifest last)."""
     environment = make_environment(templates)
     context = build_context(options)
     output: dict[str, bytes] = {}
     for item in planned:
-        if not item.render:
+        if item.template is None:
+            continue  # the manifest, made below
+        if item.kind is Kind.TEMPLATE:
+            output[item.target] = _render_template(environment, item.template, context)
+        else:
             output[item.target] = (templates / item.template).read_bytes()
-            continue
-        try:
-            text = environment.get_template(item.template).render(context)
-        except jinja2.TemplateError as error:
-            raise TemplateError(f"Template {item.template} failed to render: {error}") from error
-        if not text.strip():
-            raise TemplateError(f"Template {item.template} rendered empty for these options.")
-        output[item.target] = text.encode("utf-8")
+    # The manifest hashes everything else, so it is made once the rest is.
+    for item in planned:
+        if item.kind is Kind.MANIFEST:
+            output[item.target] = render_manifest(options, output)
     return output
+
+
+def _render_template(environment: jinja2.Environment, name: str, context: dict[str, Any]) -> bytes:
+    try:
+        text = environment.get_template(name).render(context)
+    except jinja2.TemplateError as error:
+        raise TemplateError(f"Template {name} failed to render: {error}") from error
+    if not text.strip():
+        raise TemplateError(f"Template {name} rendered empty for these options.")
+    return text.encode("utf-8")

@@ -38,7 +38,7 @@ _VENV = [
 
 def services(options: Options) -> list[str]:
     """The compose services the app needs on localhost (none for SQLite)."""
-    needed = ["db"] if options.db in ("postgresql", "mysql") else []
+    needed = ["db"] if options.has_db_server else []
     return needed + (["redis"] if options.redis else [])
 
 
@@ -49,7 +49,7 @@ def quick_start(options: Options) -> list[str]:
     if services(options):
         # --wait returns once the containers' health checks pass.
         steps.append(f"docker compose up --wait {' '.join(services(options))}")
-    if options.db != "none":
+    if options.has_db:
         steps.append(f"{run}alembic upgrade head")
     steps.append(f"{run}python -m pytest")
     steps.append(f"{run}uvicorn {options.package}.main:app --reload --no-access-log")
@@ -72,7 +72,7 @@ def notes(options: Options, env_status: str) -> list[str]:
             "`docker compose up --wait` starts the local servers .env points at; skip it "
             "when DATABASE_URL or REDIS_URL in .env names servers of your own."
         )
-    secret = " with a fresh random SECRET_KEY" if options.auth == "jwt" else ""
+    secret = " with a fresh random SECRET_KEY" if options.has_jwt else ""
     found.append(
         {
             "created": f".env: development settings{secret}, git-ignored, readable only by "
@@ -81,7 +81,7 @@ def notes(options: Options, env_status: str) -> list[str]:
             "not even with --force); .env.example lists every setting.",
             "skipped": ".env was not written (--no-env): set the settings in the environment "
             "or in .env before serving"
-            + ("; SECRET_KEY is required" if options.auth == "jwt" else "")
+            + ("; SECRET_KEY is required" if options.has_jwt else "")
             + " (.env.example lists every setting).",
         }[env_status]
     )

@@ -19,20 +19,9 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import ConflictError, WriteError
+
 Replace = Callable[[Path, Path], None]
-
-
-class ConflictError(RuntimeError):
-    """Existing files would be overwritten; lists them."""
-
-    def __init__(self, paths: list[str]) -> None:
-        self.paths = paths
-        shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
-        super().__init__(f"Refusing to overwrite existing files (use --force): {shown}")
-
-
-class WriteError(RuntimeError):
-    """Writing failed; nothing was left half-written."""
 
 
 @dataclass

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from . import _detect_formats as fmt
-from ._detect_formats import Requirement, parse_requirement, table
-from ._detect_fs import Tree, join, normalize, parent
-from ._detect_load import load_ini, load_json, load_requirements, load_toml
+from . import formats as fmt
+from .formats import Requirement, canonical_name, parse_requirement, table
+from .load import load_ini, load_json, load_requirements, load_toml
+from .paths import fold_path, join, parent
+from .tree import Tree
 
 _DEV_WORDS = re.compile(
     r"(^|[-_.])(dev|develop|development|tests?|testing|lint|linting|docs?|typing|types|mypy|ci|qa|"
@@ -121,7 +122,7 @@ def _named_table(packages: dict[str, Any], rel: str, runtime: bool) -> list[Depe
         extras: set[str] = set()
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, dict):
-                extras.update(fmt.normalize(e) for e in fmt.strings(item.get("extras")))
+                extras.update(canonical_name(e) for e in fmt.strings(item.get("extras")))
         requirement = parse_requirement(name)
         if requirement is not None:
             found.append(
@@ -148,8 +149,9 @@ def _requirements(tree: Tree, files: list[str]) -> list[Dependency]:
         parsed = load_requirements(tree, rel)
         found += [Dependency(r, rel, runtime) for r in parsed.requirements]
         for include in parsed.includes:
-            target = normalize(join(parent(rel), include)) or None
-            if target is not None:
+            # An include above the scanned folder is read like the lock files there.
+            target = fold_path(join(parent(rel), include))
+            if target:
                 queue.append((target, runtime and not dev_name(PurePosixPath(target).name)))
     return found
 

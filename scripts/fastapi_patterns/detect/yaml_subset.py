@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._detect_formats import FormatError
+from .formats import FormatError
 
 MAX_DEPTH = 64
 _KEY = re.compile(

@@ -6,9 +6,11 @@ import ast
 import re
 from dataclasses import dataclass
 
-from . import _detect_formats as fmt
-from ._detect_fs import Tree, join
-from ._detect_load import load_dockerfile, load_ini, load_toml
+from . import formats as fmt
+from .load import load_dockerfile, load_ini, load_toml
+from .paths import join
+from .run_files import python_from_image
+from .tree import Tree
 
 Version = tuple[int, int]
 
@@ -148,7 +150,7 @@ def declarations(tree: Tree, folders: list[str], dockerfiles: list[str]) -> list
     for rel in dockerfiles:
         parsed = load_dockerfile(tree, rel)
         for image in parsed.images:
-            add(fmt.python_from_image(image), rel, f"FROM {image}")
+            add(python_from_image(image), rel, f"FROM {image}")
     return found
 
 

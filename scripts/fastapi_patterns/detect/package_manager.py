@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import _detect_formats as fmt
-from ._detect_deps import requirement_files
-from ._detect_fs import Tree, join
-from ._detect_load import load_ini, load_requirements, load_toml
+from . import formats as fmt
+from .dependencies import requirement_files
+from .load import load_ini, load_requirements, load_toml
+from .paths import join
+from .tree import Tree
 
 STRONG, MEDIUM, WEAK = 3, 2, 1
 _ORDER = ("uv", "poetry", "pdm", "pipenv", "hatch", "pip")

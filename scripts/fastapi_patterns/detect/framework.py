@@ -10,13 +10,12 @@ Finder already parsed; nothing is imported.
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 
-from ._detect_deps import collect
-from ._detect_fs import Tree, ancestors
-
-if TYPE_CHECKING:
-    from ._detect_app import App, Finder, Module
+from .dependencies import collect
+from .finder import App, Finder
+from .modules import Module, module_level
+from .paths import ancestors
+from .tree import Tree
 
 FASTAPI = "FastAPI"
 # Top-level package -> (framework, the callables of that package that build an app).
@@ -86,10 +85,7 @@ class _Reader:
         if imported and imported[0]:
             other = self.finder.load(imported[0])
             return self.binding(other, imported[1]) if other else None
-        # Imported late: _detect_app imports this module.
-        from ._detect_app import _toplevel
-
-        for node in _toplevel(info.tree.body):
+        for node in module_level(info.tree.body):
             found: str | None = None
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
                 found = self._calls(info, node)

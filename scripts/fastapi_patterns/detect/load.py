@@ -7,9 +7,11 @@ import configparser
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import _detect_formats as fmt
-from ._detect_fs import SOURCE_LIMIT, Tree
-from ._detect_yaml import parse_yaml
+from . import formats as fmt
+from .formats import RequirementsFile, parse_requirements
+from .run_files import Dockerfile, parse_dockerfile
+from .tree import SOURCE_LIMIT, Tree
+from .yaml_subset import parse_yaml
 
 T = TypeVar("T")
 
@@ -50,12 +52,12 @@ def load_env(tree: Tree, rel: str) -> dict[str, str]:
     return _load(tree, "env", rel, fmt.parse_env, {})
 
 
-def load_dockerfile(tree: Tree, rel: str) -> fmt.Dockerfile:
-    return _load(tree, "docker", rel, fmt.parse_dockerfile, fmt.Dockerfile())
+def load_dockerfile(tree: Tree, rel: str) -> Dockerfile:
+    return _load(tree, "docker", rel, parse_dockerfile, Dockerfile())
 
 
-def load_requirements(tree: Tree, rel: str) -> fmt.RequirementsFile:
-    return _load(tree, "req", rel, fmt.parse_requirements, fmt.RequirementsFile())
+def load_requirements(tree: Tree, rel: str) -> RequirementsFile:
+    return _load(tree, "req", rel, parse_requirements, RequirementsFile())
 
 
 def load_python(tree: Tree, rel: str, quiet: bool = True) -> ast.Module | None:

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .paths import ancestors, join
+
 # Directories never entered: VCS data, virtualenvs, dependency and build output, caches.
 SKIP_DIRS = frozenset(
     {
@@ -23,15 +25,6 @@ SKIP_DIRS = frozenset(
     }
 )  # fmt: skip
 
-# Path parts that mark code which is not the application itself.
-NOT_APP_PARTS = frozenset(
-    {
-        "tests", "test", "testing", "examples", "example", "docs", "doc", "docs_src",
-        "samples", "sample", "tutorial", "tutorials", "benchmarks", "bench", "fixtures",
-        "playground", "sandbox", "assets", "templates", "template", "skeleton", "scaffold",
-    }
-)  # fmt: skip
-
 MAX_ENTRIES = 200_000
 MAX_DEPTH = 16
 SCAN_SECONDS = 4.0
@@ -39,47 +32,6 @@ CONFIG_LIMIT = 1 << 20  # 1 MiB: no real config file is bigger
 SOURCE_LIMIT = 512 << 10
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _open = os.open  # a module global, so tests can make a file unreadable
-
-
-def parent(rel: str) -> str:
-    """The folder of a POSIX relative path; "" is the scan root."""
-    return rel.rpartition("/")[0]
-
-
-def join(folder: str, name: str) -> str:
-    return f"{folder}/{name}" if folder else name
-
-
-def normalize(rel: str) -> str | None:
-    """Fold "." and ".." out of a POSIX relative path; None when it leaves the scan root."""
-    parts: list[str] = []
-    for part in rel.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        else:
-            parts.append(part)
-    return "/".join(parts)
-
-
-def ancestors(folder: str) -> list[str]:
-    """`folder` and each folder above it up to the root "" (nearest first)."""
-    chain = [folder]
-    while folder:
-        folder = parent(folder)
-        chain.append(folder)
-    return chain
-
-
-def is_not_app(rel: str) -> bool:
-    """Tests, examples and docs: code that may build apps which are not the project's app."""
-    *folders, name = rel.split("/")
-    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
-        return True
-    return any(part.lower() in NOT_APP_PARTS for part in folders)
 
 
 def _into_skipped_folder(link: str) -> bool:

@@ -9,8 +9,8 @@ project root is the folder above it.
 
 Without an app, the project root is the folder with project files (pyproject.toml,
 setup.py, setup.cfg, Pipfile, requirements*.txt) that declares a web framework, then one
-that is not an SDK/CLI/lambda/tooling folder, then the shallowest, then the one with a
-conventional name (backend, server, api, app, project).
+outside the side folders (SDK, CLI, lambda, tooling ...; see names), then the shallowest,
+then the one with a conventional name (backend, server, api, app, project ...).
 """
 
 from __future__ import annotations
@@ -19,19 +19,16 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ._detect_app import App
-from ._detect_deps import collect, requirement_files
-from ._detect_fs import SOURCE_LIMIT, Tree, ancestors, is_not_app, join, parent
-from ._detect_load import load_toml
+from .dependencies import collect, requirement_files
+from .finder import App
+from .load import load_toml
+from .names import PROJECT_FILES, SERVICE_FOLDERS, SIDE_FOLDERS, is_not_app
+from .paths import ancestors, join, parent
+from .tree import SOURCE_LIMIT, Tree
 
 WEB_FRAMEWORKS = frozenset(
     {"fastapi", "starlette", "fastapi-slim", "uvicorn", "litestar", "flask", "django"}
 )
-_PREFERRED = ("backend", "server", "api", "app", "project", "service", "web")
-_PENALIZED = frozenset(
-    {"sdk", "sdks", "cli", "client", "clients", "lambda", "lambdas", "functions", "infra",
-     "tools", "scripts", "docs", "examples", "packages", "libs", "plugins", "notebooks"}
-)  # fmt: skip
 _NOT_PACKAGES = frozenset(
     {"tests", "test", "docs", "scripts", "tools", "migrations", "alembic", "examples", "bench",
      "benchmarks"}
@@ -130,8 +127,7 @@ def _declares_web(tree: Tree, folder: str) -> bool:
 
 def _is_project(tree: Tree, folder: str) -> bool:
     names = tree.names(folder)
-    markers = ("pyproject.toml", "setup.py", "setup.cfg", "Pipfile")
-    return any(m in names for m in markers) or bool(requirement_files(names, folder, tree))
+    return any(m in names for m in PROJECT_FILES) or bool(requirement_files(names, folder, tree))
 
 
 def without_app(tree: Tree) -> Layout:
@@ -151,9 +147,9 @@ def without_app(tree: Tree) -> Layout:
             name = parts[-1] if parts else ""
             return (
                 0 if _declares_web(tree, folder) else 1,
-                1 if set(parts) & _PENALIZED else 0,
+                1 if set(parts) & SIDE_FOLDERS else 0,
                 len(parts),
-                0 if name in _PREFERRED else 1,
+                0 if name in SERVICE_FOLDERS else 1,
                 folder,
             )
 
@@ -203,7 +199,7 @@ def _pick(tree: Tree, root: str, packages: list[str]) -> str | None:
         wanted = re.sub(r"[-.]+", "_", name).lower()
         if wanted in packages:
             return wanted
-    for preferred in ("app", *_PREFERRED):
+    for preferred in ("app", *SERVICE_FOLDERS):
         if preferred in packages:
             return preferred
     return packages[0] if len(packages) == 1 else None

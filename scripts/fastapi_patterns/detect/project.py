@@ -1,61 +1,23 @@
-"""Read-only project detection: what a senior engineer would read off a repository.
-
-Standard library only (the slash command runs it before anything is installed). It never
-writes, imports or executes project code; it skips VCS, virtualenv, node_modules, build
-and cache trees, and it is bounded in files, bytes, depth and time. Bad input (malformed
-TOML/YAML/INI/JSON, unreadable, binary or huge files, symlink loops, a missing folder)
-becomes a warning and a sensible answer, never an exception.
-
-Every answer names the file that decided it in `sources`; disagreements go to `warnings`.
-Paths are POSIX and relative to the scanned folder (`..` when a lock file or workspace
-sits above it in the same repository).
-
-How each answer is decided:
-
-- fastapi_app: what a run configuration names (`[tool.fastapi] entrypoint`, Procfile,
-  Dockerfile CMD/ENTRYPOINT, compose command, Makefile), when it resolves to a module
-  that defines the attribute and that object is FastAPI's: built by FastAPI or a factory
-  returning one, or, when the code does not say, in a project depending on FastAPI. A
-  Flask, Django, Starlette... app named there is a warning, not the app (see
-  _detect_framework). Otherwise the apps found in the syntax trees (see
-  _detect_app). Either way, among several: instances before factories, apps nobody
-  mounts before mounted sub-apps, then outside SDK/CLI/lambda/tooling folders, then in
-  backend/, server/, api/... or at the top, then in main.py/app.py/asgi.py..., then
-  named app, then the shallowest (then the configuration order above). Tests, examples,
-  docs and templates never hold the app; nor does a file that cannot be imported.
-- project_root, layout, package: from how the app's code imports itself (see
-  _detect_layout); without an app, from the project files.
-
-The remaining answers read the project root and the folders above it, nearest first:
-
-- python_version: the lowest 3.X declared by .python-version, requires-python,
-  tool.poetry python, Pipfile python_version, runtime.txt, .tool-versions, setup.cfg or
-  setup.py python_requires, and Dockerfile `FROM python:3.X` / uv images. `python:3`
-  and `python:slim` declare nothing. Differing declarations are reported. A Pipfile's
-  or [tool.poetry]'s version is ignored when that manager lost (a leftover).
-- package_manager: lock file > tool table (or Pipfile, hatch.toml) > requirements
-  files / setup.py, then the nearest folder (see _detect_pm).
-- database, database_driver, redis: the evidence tiers of _detect_db: runtime
-  dependency > env file > compose environment > env template > settings default >
-  compose service > development dependency.
-"""
+"""The whole detection: each answer from its module, with its source and warnings."""
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import _detect_db as db
-from . import _detect_pm as pm
-from . import _detect_python as py
-from ._detect_app import find_app
-from ._detect_deps import collect
-from ._detect_fs import Tree, join
-from ._detect_layout import WEB_FRAMEWORKS, Layout, for_app, without_app
+from . import database_evidence as evidence
+from . import package_manager as pm
+from . import python_version as py
+from .apps import find_app
+from .database import decide
+from .dependencies import collect
+from .layout import WEB_FRAMEWORKS, Layout, for_app, without_app
+from .names import DOCKERFILE, PROJECT_FILES, deployment_files
+from .paths import join
+from .tree import Tree
 
 # Files of a project that generating a service into it would overwrite or need to edit.
 OWNED_FILES = (
@@ -63,7 +25,6 @@ OWNED_FILES = (
     "compose.yaml", "docker-compose.yml", "alembic.ini", "tests/conftest.py",
 )  # fmt: skip
 INTERNAL_ERROR = "The detector failed on this project"
-_DOCKERFILE = re.compile(r"^((Dockerfile|Containerfile)(\..+)?|.+\.(Dockerfile|dockerfile))$")
 
 
 @dataclass(frozen=True)
@@ -152,21 +113,22 @@ def _detect(tree: Tree, root: str, warnings: list[str]) -> Detection:
     if manager:
         sources["package_manager"] = manager.source
 
-    declarations = py.declarations(tree, chain, _dockerfiles(tree, chain))
+    dockerfiles = [rel for rel, _ in deployment_files(tree, chain, DOCKERFILE)]
+    declarations = py.declarations(tree, chain, dockerfiles)
     declared = py.lowest(_without_leftovers(declarations, manager, warnings), warnings)
     if declared:
         sources["python_version"] = declared.source
 
     deps = collect(tree, chain)
-    evidence = db.from_dependencies(deps, distance)
-    evidence += db.env_files(tree, chain)
-    evidence += db.compose(tree, db.compose_files(tree, chain))
+    found = evidence.from_dependencies(deps, distance)
+    found += evidence.env_files(tree, chain)
+    found += evidence.compose(tree, chain)
     package_folder = (
         join(layout.import_root, layout.package) if layout.package else layout.project_root
     )
     extra = [app.file] if app else []
-    evidence += db.settings(tree, db.settings_files(tree, package_folder, extra), distance)
-    decision = db.decide(evidence, warnings)
+    found += evidence.settings(tree, evidence.settings_files(tree, package_folder, extra), distance)
+    decision = decide(found, warnings)
     if decision.database_source:
         sources["database"] = decision.database_source
     if decision.driver_source:
@@ -230,21 +192,8 @@ def _without_leftovers(
     return kept
 
 
-def _dockerfiles(tree: Tree, chain: list[str]) -> list[str]:
-    found: list[str] = []
-    for folder in chain:
-        places = [folder] + [
-            join(folder, sub)
-            for sub in db.COMPOSE_FOLDERS
-            if sub in tree.subfolders.get(folder, ())
-        ]
-        for place in places:
-            found += [join(place, n) for n in tree.names(place) if _DOCKERFILE.match(n)]
-    return found
-
-
 def _project_marker(tree: Tree, folder: str) -> str | None:
-    for name in ("pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "requirements.txt"):
+    for name in (*PROJECT_FILES, "requirements.txt"):
         if tree.has(join(folder, name)):
             return join(folder, name)
     return None
@@ -255,50 +204,3 @@ def _files_touched(tree: Tree, project_root: str, app_file: str | None) -> list[
     if app_file:
         touched.append(app_file)
     return sorted(set(touched))
-
-
-def format_summary(d: Detection) -> str:
-    """A compact few-line text for people and for the slash command's context."""
-    source = d.sources
-
-    def where(key: str) -> str:
-        return f" ({source[key]})" if key in source else ""
-
-    python = d.python_version or "not declared"
-    lines = [
-        f"project root: {d.project_root}; layout {d.layout}"
-        + (f", package {d.package}" if d.package else ""),
-        f"python: {python}{where('python_version')}; running {d.python_runtime}",
-        f"package manager: {d.package_manager}{where('package_manager')}",
-        f"database: {d.database}"
-        + (f" via {d.database_driver}" if d.database_driver else "")
-        + where("database")
-        + f"; redis: {'yes' if d.redis else 'no'}{where('redis')}",
-    ]
-    if d.fastapi_app:
-        kind = "factory" if d.fastapi_factory else "app"
-        lines.append(
-            f"existing FastAPI {kind}: {d.fastapi_app}{where('fastapi_app')}"
-            " (the generator refuses to write over it without --force)"
-        )
-    else:
-        lines.append("existing FastAPI app: none")
-    lines.append(f"generator flags: {' '.join(generator_flags(d)) or '(defaults)'}")
-    for warning in d.warnings[:6]:
-        lines.append(f"warning: {warning}")
-    if len(d.warnings) > 6:
-        lines.append(f"warning: ... and {len(d.warnings) - 6} more (see --json)")
-    return "\n".join(lines)
-
-
-def generator_flags(d: Detection) -> list[str]:
-    """The create-fastapi-app flags that spell out what was detected."""
-    flags: list[str] = []
-    if d.python_version:
-        flags += ["--python", d.python_version]
-    if d.database in ("postgresql", "mysql", "sqlite"):
-        flags += ["--db", d.database]
-    flags.append("--redis" if d.redis else "--no-redis")
-    if d.layout in ("flat", "src"):
-        flags += ["--layout", d.layout]
-    return flags
