@@ -39,7 +39,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             # One shared connection, or every session would see its own empty database.
             engine = create_async_engine(url, poolclass=StaticPool, echo=settings.debug)
         else:
-            engine = create_async_engine(
+            engine = _sqlite_file_engine(
                 url,
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_max_overflow,
@@ -64,6 +64,36 @@ def create_engine(settings: Settings) -> AsyncEngine:
         connect_args=connect_args,
         echo=settings.debug,
     )
+
+
+def _sqlite_file_engine(url: Any, **options: Any) -> AsyncEngine:
+    """A file-SQLite engine whose failed connects leave no driver work behind.
+
+    When opening the file fails (directory gone, disk full, permissions), aiosqlite 0.22
+    queues a stop for the connection's worker thread and raises without waiting for it.
+    That connection never reaches the pool, so `engine.dispose()` cannot close it, and
+    if the event loop closes first (a shutdown right after an outage) the thread dies with
+    "RuntimeError: Event loop is closed". This creator waits for the thread instead.
+    """
+    # Imported here: projects on PostgreSQL or MySQL install aiosqlite for their tests only.
+    import aiosqlite
+
+    async def connect() -> aiosqlite.Connection:
+        connection = aiosqlite.connect(*args, **kwargs)
+        # aiosqlite has no public join(); SQLAlchemy's own connect uses _thread as well.
+        worker = connection._thread
+        worker.daemon = True  # as SQLAlchemy does: a leaked connection never blocks exit
+        try:
+            return await connection
+        except Exception:
+            # The open failed, so only the queued stop is left: the join is immediate.
+            # Not on cancellation (a check's timeout): the open may still be running.
+            await asyncio.to_thread(worker.join)
+            raise
+
+    engine = create_async_engine(url, async_creator=connect, **options)
+    args, kwargs = engine.dialect.create_connect_args(engine.url)  # path and URL options
+    return engine
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
