@@ -1,0 +1,195 @@
+"""`fastapi-patterns`: one parser for the command family (new, detect, audit).
+
+`new` takes exactly the options of `create-fastapi-app` (its parser is the parent of `new`'s),
+and every subcommand reports a problem the same way: one line on stderr, `{"error": ...}` on
+stdout under --json, and the exit code of the error's class (errors.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .cli import UsageError, build_parser, run_quietly
+from .errors import GeneratorError
+from .options import CHOICES
+
+PROG = "fastapi-patterns"
+INTERNAL_ERROR = 2  # as ruff: a bug of ours is not a finding
+# Files or folders whose presence marks a project's root, for paths given inside one.
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def build_command_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Create, inspect and audit FastAPI services with production patterns.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # `new` is create-fastapi-app: its own parser is the parent, so the options cannot drift.
+    new = commands.add_parser(
+        "new",
+        parents=[build_parser()],
+        conflict_handler="resolve",
+        allow_abbrev=False,
+        help="generate a production FastAPI service (same options as create-fastapi-app)",
+        description="Generate a production FastAPI service (same as create-fastapi-app).",
+    )
+    for action in new._actions:
+        if action.dest == "detect":  # that is `fastapi-patterns detect` here
+            action.help = argparse.SUPPRESS
+
+    detect = commands.add_parser(
+        "detect",
+        allow_abbrev=False,
+        help="report what the generator detects about a project (read-only)",
+        description="Report the detected context of a project: layout, app, database, Python.",
+    )
+    detect.add_argument("path", nargs="?", default=".", metavar="PATH", help="default: .")
+    detect.add_argument("--json", action="store_true", help="machine-readable output")
+
+    audit = commands.add_parser(
+        "audit",
+        allow_abbrev=False,
+        help="find the anti-patterns the skill forbids in an existing project",
+        description="Audit a FastAPI project for anti-patterns (our FPA rules plus ruff's"
+        " FAST and ASYNC rules when ruff is installed). Exit 0: clean, 1: findings,"
+        " 2: usage or internal error.",
+    )
+    audit.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
+    audit.add_argument(
+        "--format", choices=("text", "json", "sarif", "github"), help="default: text"
+    )
+    audit.add_argument("--json", action="store_true", help="same as --format json")
+    audit.add_argument(
+        "--select", metavar="CODES", help="comma-separated codes or prefixes, e.g. FPA1,ASYNC"
+    )
+    audit.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes")
+    audit.add_argument(
+        "--no-ruff", dest="ruff", action="store_false", help="do not run ruff's FAST/ASYNC rules"
+    )
+    return parser
+
+
+def _fail(message: str, code: int, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"error": message}))
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _shown(path: str) -> str:
+    return path if path and path.isprintable() else repr(path)
+
+
+def _new(args: argparse.Namespace) -> int:
+    if args.detect is not None:
+        raise UsageError("use `fastapi-patterns detect [PATH]` to detect a project's context")
+    if args.name is None:
+        raise UsageError("give the app name, e.g. fastapi-patterns new orders-api")
+    from .cli import _print_plan  # the same plan create-fastapi-app prints
+    from .generate import generate  # imported late: it needs jinja2
+
+    generation = generate(
+        args.name,
+        args.dir,
+        force=args.force,
+        dry_run=args.dry_run,
+        env=args.env,
+        **{key: getattr(args, key) for key in CHOICES},
+    )
+    summary = generation.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_plan(summary)
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from .detect import detect_project, format_summary
+
+    path = args.path
+    if not os.path.isdir(path):
+        problem = "does not exist" if not os.path.lexists(path) else "is not a folder"
+        raise UsageError(f"{_shown(path)} {problem}")
+    detection = detect_project(Path(path))
+    if args.json:
+        print(json.dumps(detection.to_dict(), indent=2, sort_keys=True))
+    else:
+        print(format_summary(detection))
+    return 0
+
+
+def audit_root(paths: Sequence[Path]) -> Path:
+    """Where finding paths are relative to: the current folder when every path is inside it
+    (so paths are clickable, as ruff's), else the project around the given paths."""
+    cwd = Path.cwd().resolve()
+    resolved = [p.resolve() for p in paths] or [cwd]
+    if all(p == cwd or cwd in p.parents for p in resolved):
+        return cwd
+    common = Path(os.path.commonpath(resolved))
+    start = common if common.is_dir() else common.parent
+    for folder in [start, *start.parents]:
+        if any((folder / marker).exists() for marker in _PROJECT_MARKERS):
+            return folder
+    return start
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import audit
+    from .audit.output import FORMATTERS
+    from .audit.suppress import split_option
+
+    output = "json" if args.json else (args.format or "text")
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format} ask for two different outputs")
+    paths = [Path(p) for p in args.paths]
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{_shown(str(path))} does not exist")
+    report = audit(
+        audit_root(paths),
+        [p.resolve() for p in paths] or None,
+        select=split_option(args.select),
+        ignore=split_option(args.ignore),
+        use_ruff=args.ruff,
+    )
+    sys.stdout.write(FORMATTERS[output](report))
+    if output in ("text", "github"):
+        for warning in report.warnings:
+            print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    for error in report.errors:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+    return report.exit_code
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    args = build_command_parser().parse_args(argv)
+    as_json = bool(getattr(args, "json", False)) or getattr(args, "format", None) == "json"
+    command = {"new": _new, "detect": _detect, "audit": _audit}[args.command]
+    try:
+        return command(args)
+    except GeneratorError as error:
+        return _fail(str(error), error.exit_code, as_json)
+    except (RecursionError, MemoryError) as error:
+        # a pathological file (thousands of nested brackets) must not end in a traceback
+        message = f"internal error: {type(error).__name__} (input too deeply nested?)"
+        return _fail(message, INTERNAL_ERROR, as_json)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script `fastapi-patterns`."""
+    return run_quietly(lambda: _run(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
