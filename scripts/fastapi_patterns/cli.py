@@ -59,10 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, code: int, as_json: bool) -> int:
+def fail(message: str, code: int, as_json: bool, prog: str = "create-fastapi-app") -> int:
+    """Report an error in one line (and as JSON on stdout with --json); returns `code`."""
     if as_json:
         print(json.dumps({"error": message}))
-    print(f"create-fastapi-app: error: {message}", file=sys.stderr)
+    print(f"{prog}: error: {message}", file=sys.stderr)
     return code
 
 
@@ -81,10 +82,10 @@ def detect_path(parser: argparse.ArgumentParser, args: argparse.Namespace) -> st
     if args.detect is None:
         return None
     path: str = (args.name or ".") if args.detect == _NO_PATH else args.detect
-    shown = _shown(path)
+    quoted = shown(path)
     if args.detect != _NO_PATH and args.name is not None:
         raise UsageError(
-            f"--detect reads one folder but got two, {shown} and {_shown(args.name)};"
+            f"--detect reads one folder but got two, {quoted} and {shown(args.name)};"
             " an app name cannot be given with --detect"
         )
     # Generation options would be silently ignored. (parse_args([]) rather than
@@ -97,22 +98,22 @@ def detect_path(parser: argparse.ArgumentParser, args: argparse.Namespace) -> st
     ]
     if ignored:
         raise UsageError(
-            f"{', '.join(ignored)} cannot be used with --detect, which only reads {shown}"
+            f"{', '.join(ignored)} cannot be used with --detect, which only reads {quoted}"
         )
     if not os.path.isdir(path):
         problem = "does not exist" if not os.path.lexists(path) else "is not a folder"
         # `orders-api --detect`: say how the name was understood.
         hint = "; with --detect it names the folder to read" if args.name else ""
-        raise UsageError(f"{shown} {problem}{hint}")
+        raise UsageError(f"{quoted} {problem}{hint}")
     try:
         with os.scandir(path):
             pass
     except OSError as error:
-        raise UsageError(f"{shown} cannot be read: {error.strerror or error}") from None
+        raise UsageError(f"{quoted} cannot be read: {error.strerror or error}") from None
     return path
 
 
-def _shown(path: str) -> str:
+def shown(path: str) -> str:
     """A path for a one-line message: quoted and escaped when it is empty or holds a
     newline, a control character or bytes that are not UTF-8."""
     return path if path and path.isprintable() else repr(path)
@@ -182,7 +183,7 @@ def run_quietly(command: Callable[[], int]) -> int:
         _discard_unwritable_output()  # `> /dev/full`: the final flush would fail again
         where = f"{error.filename}: " if error.filename else ""
         try:
-            return _fail(f"{where}{error.strerror or error}", WRITE_ERROR, False)
+            return fail(f"{where}{error.strerror or error}", WRITE_ERROR, False)
         except OSError:  # stderr cannot be written either
             _discard_unwritable_output()
             return WRITE_ERROR
@@ -212,28 +213,31 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         path = detect_path(parser, args)
     except UsageError as error:
-        return _fail(str(error), error.exit_code, args.json)
+        return fail(str(error), error.exit_code, args.json)
     if path is not None:
         return _detect(path, args.json)
     if args.name is None:
-        return _fail(
-            "give the app name, e.g. create-fastapi-app orders-api", USAGE_ERROR, args.json
-        )
+        return fail("give the app name, e.g. create-fastapi-app orders-api", USAGE_ERROR, args.json)
 
+    try:
+        return generate_and_report(args)
+    except GeneratorError as error:
+        return fail(str(error), error.exit_code, args.json)
+
+
+def generate_and_report(args: argparse.Namespace) -> int:
+    """Generate from parsed arguments and print the summary; raises GeneratorError."""
     # Imported late so --detect works before jinja2 is installed.
     from .generate import generate
 
-    try:
-        generation = generate(
-            args.name,
-            args.dir,
-            force=args.force,
-            dry_run=args.dry_run,
-            env=args.env,
-            **{key: getattr(args, key) for key in CHOICES},
-        )
-    except GeneratorError as error:
-        return _fail(str(error), error.exit_code, args.json)
+    generation = generate(
+        args.name,
+        args.dir,
+        force=args.force,
+        dry_run=args.dry_run,
+        env=args.env,
+        **{key: getattr(args, key) for key in CHOICES},
+    )
     summary = generation.summary()
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .cli import UsageError, build_parser, run_quietly
+from .cli import UsageError, build_parser, fail, generate_and_report, run_quietly, shown
 from .errors import GeneratorError
-from .options import CHOICES
 
 PROG = "fastapi-patterns"
 INTERNAL_ERROR = 2  # as ruff: a bug of ours is not a finding
@@ -79,39 +78,12 @@ def build_command_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, code: int, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps({"error": message}))
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return code
-
-
-def _shown(path: str) -> str:
-    return path if path and path.isprintable() else repr(path)
-
-
 def _new(args: argparse.Namespace) -> int:
     if args.detect is not None:
         raise UsageError("use `fastapi-patterns detect [PATH]` to detect a project's context")
     if args.name is None:
         raise UsageError("give the app name, e.g. fastapi-patterns new orders-api")
-    from .cli import _print_plan  # the same plan create-fastapi-app prints
-    from .generate import generate  # imported late: it needs jinja2
-
-    generation = generate(
-        args.name,
-        args.dir,
-        force=args.force,
-        dry_run=args.dry_run,
-        env=args.env,
-        **{key: getattr(args, key) for key in CHOICES},
-    )
-    summary = generation.summary()
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        _print_plan(summary)
-    return 0
+    return generate_and_report(args)  # the same generation and summary as create-fastapi-app
 
 
 def _detect(args: argparse.Namespace) -> int:
@@ -120,7 +92,7 @@ def _detect(args: argparse.Namespace) -> int:
     path = args.path
     if not os.path.isdir(path):
         problem = "does not exist" if not os.path.lexists(path) else "is not a folder"
-        raise UsageError(f"{_shown(path)} {problem}")
+        raise UsageError(f"{shown(path)} {problem}")
     detection = detect_project(Path(path))
     if args.json:
         print(json.dumps(detection.to_dict(), indent=2, sort_keys=True))
@@ -155,7 +127,7 @@ def _audit(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths]
     for path in paths:
         if not path.exists():
-            raise UsageError(f"{_shown(str(path))} does not exist")
+            raise UsageError(f"{shown(str(path))} does not exist")
     report = audit(
         audit_root(paths),
         [p.resolve() for p in paths] or None,
@@ -179,11 +151,11 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         return command(args)
     except GeneratorError as error:
-        return _fail(str(error), error.exit_code, as_json)
+        return fail(str(error), error.exit_code, as_json, PROG)
     except (RecursionError, MemoryError) as error:
         # a pathological file (thousands of nested brackets) must not end in a traceback
         message = f"internal error: {type(error).__name__} (input too deeply nested?)"
-        return _fail(message, INTERNAL_ERROR, as_json)
+        return fail(message, INTERNAL_ERROR, as_json, PROG)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
