@@ -1,7 +1,8 @@
 """Every valid option combination, rendered in memory quickly (no servers, no disk).
 
 Used by the static checks over the whole matrix (test_all_combinations.py,
-test_deployment_files.py); test_generated.py boots the subset in combos.MATRIX.
+test_deployment_files.py, the audit's "the bundle audits clean" tests); test_generated.py
+boots the subset in combos.MATRIX.
 """
 
 from __future__ import annotations
@@ -52,3 +53,25 @@ def render_dry(combo: Combo, workspace: Path, python: str = "3.11") -> Generatio
         python=python,
         dry_run=True,
     )
+
+
+SINGLE_FILE_TEMPLATE = Path(__file__).resolve().parent.parent / "assets" / "fastapi-app-template.py"
+
+
+def write_bundle_python(root: Path) -> list[Path]:
+    """Every Python file the bundle writes, one project folder per combination below `root`,
+    plus the single-file template as `root/template/main.py`; returns the project folders."""
+    folders: list[Path] = []
+    with compiled_once():
+        for combo in ALL_COMBOS:
+            generation = render_dry(combo, root / "workspace")
+            folder = root / "projects" / combo.id
+            for name, content in generation.files.items():
+                if name.endswith(".py"):
+                    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                    (folder / name).write_bytes(content)
+            folders.append(folder)
+    template = root / "template"
+    template.mkdir()
+    (template / "main.py").write_bytes(SINGLE_FILE_TEMPLATE.read_bytes())
+    return [*folders, template]

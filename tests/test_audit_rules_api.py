@@ -10,7 +10,7 @@ import pytest
 
 from fastapi_patterns.audit import rules_api, rules_config
 from fastapi_patterns.audit.project import build_index
-from rendering import ALL_COMBOS, compiled_once, render_dry
+from rendering import write_bundle_python
 from test_references import ROOT, anchors
 
 
@@ -582,19 +582,8 @@ def test_every_generated_project_and_the_template_pass_the_fpa3xx_rules(
 ) -> None:
     """What the bundle itself writes must not trip its own rules (all 28 combinations)."""
     findings: list[str] = []
-    with compiled_once():
-        for combo in ALL_COMBOS:
-            generation = render_dry(combo, tmp_path / "workspace")
-            root = tmp_path / "projects" / combo.id
-            for name, content in generation.files.items():
-                if name.endswith(".py"):
-                    (root / name).parent.mkdir(parents=True, exist_ok=True)
-                    (root / name).write_bytes(content)
-            findings += _fpa3xx(root)
-    template = tmp_path / "template"
-    template.mkdir()
-    (template / "main.py").write_bytes((ROOT / "assets" / "fastapi-app-template.py").read_bytes())
-    findings += _fpa3xx(template)
+    for root in write_bundle_python(tmp_path):
+        findings += _fpa3xx(root)
     assert findings == []
 
 

@@ -9,7 +9,7 @@ from fastapi_patterns.audit import rules_async, rules_resources
 from fastapi_patterns.audit.entrypoints import entries
 from fastapi_patterns.audit.model import Finding
 from fastapi_patterns.audit.project import build_index
-from rendering import ALL_COMBOS, compiled_once, render_dry
+from rendering import write_bundle_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -520,21 +520,7 @@ def test_every_generated_project_and_the_template_pass_the_fpa1xx_and_fpa2xx_rul
     """What the bundle writes must not trip these rules (all 28 combinations). Each project's
     routes, lifespan and middleware must be found, or "no findings" would prove nothing."""
     findings: list[str] = []
-    roots: list[Path] = []
-    with compiled_once():
-        for combo in ALL_COMBOS:
-            generation = render_dry(combo, tmp_path / "workspace")
-            root = tmp_path / "projects" / combo.id
-            for name, content in generation.files.items():
-                if name.endswith(".py"):
-                    (root / name).parent.mkdir(parents=True, exist_ok=True)
-                    (root / name).write_bytes(content)
-            roots.append(root)
-    template = tmp_path / "template"
-    template.mkdir()
-    (template / "main.py").write_bytes((ROOT / "assets" / "fastapi-app-template.py").read_bytes())
-    roots.append(template)
-    for root in roots:
+    for root in write_bundle_python(tmp_path):
         index = build_index(root)
         assert index.warnings == []
         kinds = {entry.kind for entry in entries(index)}
