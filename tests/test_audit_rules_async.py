@@ -11,8 +11,6 @@ from fastapi_patterns.audit.model import Finding
 from fastapi_patterns.audit.project import build_index
 from rendering import write_bundle_python
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def audit(tmp_path: Path, files: dict[str, str]) -> list[Finding]:
     for name, text in files.items():
