@@ -101,7 +101,7 @@ def http_table(results: Results) -> str:
             [
                 v["label"],
                 _spread(v["rps"]).show(0),
-                f"{1e6 / v['rps']['median']:.0f}",
+                f"{1e6 / v['rps']['median']:.0f}" if v["rps"]["median"] else "—",
                 ratio,
                 _spread(v["p50_ms"]).show(2),
                 _spread(v["p99_ms"]).show(2),
