@@ -5,10 +5,13 @@ whose async handlers call into service classes and helpers in other modules, pyd
 settings, and a sprinkling of the anti-patterns the rules look for (plus a .venv and
 node_modules the audit must skip). Then times, after one warm-up run:
 
-- audit() in-process, ruff included, with ruff's share reported separately;
+- audit() in-process, ruff included (ruff runs in its own process while we parse), with
+  ruff's own time reported separately;
 - audit() in-process with use_ruff=False (our rules alone), in wall and CPU time (the CPU time
   is what an idle core would take; on a shared machine the wall time can be several times more);
-- `fastapi-patterns audit --format json` as a new process (what CI and the slash command run).
+- `fastapi-patterns audit --format json` as a new process (what CI and the slash command run);
+- the baseline, measured in the same run: `ast.parse` of the same files and nothing else, so
+  the ratio audit ÷ baseline says what our code costs whatever the machine's speed.
 
     python bench/audit.py              # table, 2,000 files, median of 3 runs
     python bench/audit.py --json       # the same as JSON
@@ -18,6 +21,8 @@ node_modules the audit must skip). Then times, after one warm-up run:
 from __future__ import annotations
 
 import argparse
+import ast
+import gc
 import json
 import statistics
 import subprocess
@@ -31,7 +36,7 @@ BUNDLE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BUNDLE / "scripts"))
 
 from fastapi_patterns.audit import audit  # noqa: E402
-from fastapi_patterns.audit.project import build_index  # noqa: E402
+from fastapi_patterns.audit.project import build_index, source_files  # noqa: E402
 from fastapi_patterns.audit.registry import rule_modules  # noqa: E402
 
 TARGET_SECONDS = 3.0
@@ -209,20 +214,40 @@ def _median(values: list[float]) -> float:
 def stages(root: Path) -> dict[str, float]:
     """CPU seconds of each stage, in the order audit() runs them, on one fresh index: where the
     time goes (a rule module's figure includes the index lookups it is the first to make)."""
-    started = time.process_time()
-    index = build_index(root)
-    found = {"build_index": time.process_time() - started}
-    for module in rule_modules():
+    gc.disable()  # as audit() does
+    try:
         started = time.process_time()
-        list(module.check(index))
-        found[module.name] = time.process_time() - started
+        index = build_index(root)
+        found = {"build_index": time.process_time() - started}
+        for module in rule_modules():
+            started = time.process_time()
+            list(module.check(index))
+            found[module.name] = time.process_time() - started
+    finally:
+        gc.enable()
     return {name: round(seconds, 3) for name, seconds in found.items()}
+
+
+def parse_only(root: Path) -> float:
+    """The baseline: CPU seconds Python's own parser takes to read the same files, and nothing
+    else. No audit that reads syntax trees can be faster; the ratio to it is what the machine
+    does not decide."""
+    files = source_files(root)
+    gc.disable()  # as audit() does: the trees are kept, and the collector would walk them
+    try:
+        started = time.process_time()
+        trees = [ast.parse(path.read_bytes()) for path in files]
+        return time.process_time() - started
+    finally:
+        del trees
+        gc.enable()
 
 
 def measure(root: Path, runs: int) -> dict[str, Any]:
     audit(root)  # warm-up: the page cache and imports, as a second CI run would see them
-    total, ruff, ours, cpu = [], [], [], []
+    total, ruff, ours, cpu, baseline = [], [], [], [], []
     for _ in range(runs):
+        baseline.append(parse_only(root))
         report = audit(root)
         total.append(report.seconds)
         ruff.append(report.ruff_seconds or 0.0)
@@ -247,6 +272,8 @@ def measure(root: Path, runs: int) -> dict[str, Any]:
         "our_rules_seconds": round(_median(ours), 3),
         # CPU time of this process: what the wall time would be on an idle core
         "our_rules_cpu_seconds": round(_median(cpu), 3),
+        "parse_only_cpu_seconds": round(_median(baseline), 3),
+        "ratio_to_parse_only": round(_median(cpu) / max(_median(baseline), 1e-9), 2),
         "command_seconds": round(_median(process), 3),
         "stages_cpu_seconds": stages(root),
         "target_seconds": TARGET_SECONDS,
@@ -270,9 +297,12 @@ def main() -> int:
         print(f"audited {result['files']} files: {result['findings']} findings")
         print(f"  audit(), ruff included   {result['audit_seconds']:.3f} s")
         ruff = f"{result['ruff_seconds']:.3f} s ({result['ruff_version']})"
-        print(f"    of which ruff          {ruff}")
+        print(f"    ruff, in parallel      {ruff}")
         print(f"  audit(), our rules only  {result['our_rules_seconds']:.3f} s")
         print(f"    in CPU time            {result['our_rules_cpu_seconds']:.3f} s")
+        parse = result["parse_only_cpu_seconds"]
+        print(f"  baseline: ast.parse only {parse:.3f} s CPU (same files, same run)")
+        print(f"    audit ÷ baseline       {result['ratio_to_parse_only']:.2f}")
         print(f"  fastapi-patterns audit   {result['command_seconds']:.3f} s (new process)")
         print(f"  target                   {TARGET_SECONDS:.1f} s for 2,000 files")
         print("  CPU seconds by stage:")

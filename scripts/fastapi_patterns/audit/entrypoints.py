@@ -22,6 +22,7 @@ from fastapi_patterns.audit.request_path import (
     module_constant,
     nodes,
 )
+from fastapi_patterns.audit.walk import own_nodes
 
 if TYPE_CHECKING:
     from fastapi_patterns.audit.project import Module, ProjectIndex
@@ -31,12 +32,7 @@ Function = ast.FunctionDef | ast.AsyncFunctionDef
 MAX_DEPTH = 5
 ASYNC_CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
 CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager"})
-# Code inside these runs later, if ever, not when the enclosing function runs.
-_DEFERRED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 MIDDLEWARE_METHODS = ("dispatch", "__call__")
-_OWN_NODES: weakref.WeakKeyDictionary[ast.AST, list[tuple[ast.AST, ast.AST]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 @dataclass(frozen=True)
@@ -66,41 +62,6 @@ class Hop:
     module: Module
     function: Function
     call: ast.Call | None  # None for the entry itself
-
-
-def own_nodes(function: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
-    """(node, parent) for the code that runs when `function` runs: nested functions, lambdas
-    and classes are skipped (they run later, if ever). Remembered per node: rules ask often."""
-    cached = _OWN_NODES.get(function)
-    if cached is not None:
-        return cached
-    found: list[tuple[ast.AST, ast.AST]] = []
-    skipped = {id(part) for part in _signature_parts(function)}
-    stack: list[ast.AST] = [function]
-    while stack:
-        parent = stack.pop()
-        for name in parent._fields:
-            value = getattr(parent, name, None)
-            children = value if isinstance(value, list) else (value,)
-            for child in children:
-                if not isinstance(child, ast.AST) or isinstance(child, _DEFERRED):
-                    continue
-                if parent is function and id(child) in skipped:
-                    continue  # defaults, annotations and decorators run at definition time
-                found.append((child, parent))
-                stack.append(child)
-    _OWN_NODES[function] = found
-    return found
-
-
-def _signature_parts(function: ast.AST) -> list[ast.AST]:
-    if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
-        return []
-    return [
-        function.args,
-        *function.decorator_list,
-        *([function.returns] if function.returns else []),
-    ]
 
 
 def resolve_call(

@@ -13,6 +13,7 @@ import builtins
 import functools
 import io
 import os
+import re
 import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ ROUTE_DECORATORS = {
 }
 ADD_ROUTE_METHODS = {"add_api_route": "GET", "add_api_websocket_route": "WEBSOCKET"}
 _BUILTINS = frozenset(dir(builtins))
+_IMPORT_WORD = re.compile(r"\bimport\b")
 _MAX_HOPS = 8  # re-export chains longer than this are not followed (and cycles end)
 
 
@@ -140,33 +142,45 @@ def _module_name(path: Path, roots: Sequence[Path]) -> tuple[str, bool]:
     return ".".join([*rel, *parts]) or path.parent.name, is_package
 
 
-def _collect_imports(module_name: str, is_package: bool, tree: ast.Module) -> dict[str, str]:
+def _collect_imports(
+    module_name: str, is_package: bool, tree: ast.Module, source: str
+) -> dict[str, str]:
     """Imports anywhere in the module (local imports count: they name the same things), with
     module-level ones winning over nested ones of the same local name."""
     package = module_name if is_package else module_name.rpartition(".")[0]
     top: dict[str, str] = {}
     nested: dict[str, str] = {}
-    top_level = {id(node) for node in tree.body}
-    for node in statements(tree):
-        target = top if id(node) in top_level else nested
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    target[alias.asname] = alias.name
-                else:
-                    first = alias.name.partition(".")[0]
-                    target[first] = first
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".") if package else []
-                anchor = anchor[: max(0, len(anchor) - (node.level - 1))]
-                base = ".".join([*anchor, base] if base else anchor)
-            for alias in node.names:
-                if alias.name == "*":
-                    continue
-                target[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+    top_level = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    top_ids = {id(node) for node in top_level}
+    # Every import statement holds the word: when the text has no more of them than the top
+    # level has statements, there are no nested imports to look for (most modules).
+    deeper = len(_IMPORT_WORD.findall(source)) > len(top_level)
+    for node in top_level:  # in file order: a later import of a name rebinds it
+        _add_import(top, node, package)
+    if deeper:
+        for statement in statements(tree):
+            if isinstance(statement, ast.Import | ast.ImportFrom) and id(statement) not in top_ids:
+                _add_import(nested, statement, package)
     return {**nested, **top}
+
+
+def _add_import(target: dict[str, str], node: ast.Import | ast.ImportFrom, package: str) -> None:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                target[alias.asname] = alias.name
+            else:
+                first = alias.name.partition(".")[0]
+                target[first] = first
+        return
+    base = node.module or ""
+    if node.level:
+        anchor = package.split(".") if package else []
+        anchor = anchor[: max(0, len(anchor) - (node.level - 1))]
+        base = ".".join([*anchor, base] if base else anchor)
+    for alias in node.names:
+        if alias.name != "*":
+            target[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
 
 
 def _bound_names(target: ast.expr) -> Iterator[str]:
@@ -662,49 +676,55 @@ def _import_roots(root: Path) -> list[Path]:
     return [src, root] if src.is_dir() else [root]
 
 
-def build_index(root: Path, paths: Sequence[Path] | None = None) -> ProjectIndex:
-    """Parse the .py files below `root` (or below the given paths, which lie inside it), skipping
-    virtualenvs, node_modules, migrations and caches. A file that cannot be read or parsed
-    becomes a warning."""
+def source_files(root: Path, paths: Sequence[Path] | None = None) -> list[Path]:
+    """The .py files below `root` (or below the given paths, which lie inside it), each once,
+    skipping virtualenvs, node_modules, migrations and caches."""
+    found: dict[Path, None] = {}
+    for start in paths or [root]:
+        for path in _python_files(start.resolve()):
+            found.setdefault(path)
+    return list(found)
+
+
+def build_index(
+    root: Path, paths: Sequence[Path] | None = None, files: Sequence[Path] | None = None
+) -> ProjectIndex:
+    """Parse the .py files below `root` (or below the given paths, or exactly `files` as
+    `source_files` lists them). A file that cannot be read or parsed becomes a warning."""
     root = root.resolve()
     roots = _import_roots(root)
     warnings: list[str] = []
     modules: dict[str, Module] = {}
-    seen: set[Path] = set()
-    for start in paths or [root]:
-        for path in _python_files(start.resolve()):
-            if path in seen:
-                continue
-            seen.add(path)
-            relpath = Path(os.path.relpath(path, root)).as_posix()
-            try:
-                source = _read_source(path)
-                tree = ast.parse(source, filename=relpath)
-            except SyntaxError as error:
-                where = f"{relpath}:{error.lineno}" if error.lineno else relpath
-                warnings.append(f"{where}: does not parse ({error.msg}); skipped")
-                continue
-            except (RecursionError, MemoryError):
-                warnings.append(f"{relpath}: too deeply nested to parse; skipped")
-                continue
-            except (OSError, UnicodeDecodeError, ValueError) as error:
-                reason = error.strerror if isinstance(error, OSError) else str(error)
-                warnings.append(f"{relpath}: cannot be read ({reason}); skipped")
-                continue
-            name, is_package = _module_name(path, roots)
-            if name in modules:
-                # two files claim one dotted name (e.g. scripts folders): keep both, apart
-                name = f"{name}@{relpath}"
-            modules[name] = Module(
-                name=name,
-                path=path,
-                relpath=relpath,
-                tree=tree,
-                source=source,
-                imports=_collect_imports(name, is_package, tree),
-                defined=_module_definitions(tree),
-                is_package=is_package,
-            )
+    for path in files if files is not None else source_files(root, paths):
+        relpath = Path(os.path.relpath(path, root)).as_posix()
+        try:
+            source = _read_source(path)
+            tree = ast.parse(source, filename=relpath)
+        except SyntaxError as error:
+            where = f"{relpath}:{error.lineno}" if error.lineno else relpath
+            warnings.append(f"{where}: does not parse ({error.msg}); skipped")
+            continue
+        except (RecursionError, MemoryError):
+            warnings.append(f"{relpath}: too deeply nested to parse; skipped")
+            continue
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            warnings.append(f"{relpath}: cannot be read ({reason}); skipped")
+            continue
+        name, is_package = _module_name(path, roots)
+        if name in modules:
+            # two files claim one dotted name (e.g. scripts folders): keep both, apart
+            name = f"{name}@{relpath}"
+        modules[name] = Module(
+            name=name,
+            path=path,
+            relpath=relpath,
+            tree=tree,
+            source=source,
+            imports=_collect_imports(name, is_package, tree, source),
+            defined=_module_definitions(tree),
+            is_package=is_package,
+        )
     index = ProjectIndex(root, modules, warnings)
     _add_aliases(index)
     return index

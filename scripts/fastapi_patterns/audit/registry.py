@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from fastapi_patterns.audit import rules_api, rules_async, rules_config, rules_resources
+from fastapi_patterns.audit import (
+    rules_async,
+    rules_config,
+    rules_deprecated,
+    rules_health,
+    rules_resources,
+    rules_security,
+)
 from fastapi_patterns.audit.model import Finding, Rule
 from fastapi_patterns.audit.project import ProjectIndex
 
@@ -20,7 +27,14 @@ class RuleModule:
 
 
 # One module per family of rules; each exposes RULES and check(index).
-_MODULES = (rules_async, rules_resources, rules_api, rules_config)
+_MODULES = (
+    rules_async,
+    rules_resources,
+    rules_deprecated,
+    rules_security,
+    rules_health,
+    rules_config,
+)
 
 
 def rule_modules() -> list[RuleModule]:

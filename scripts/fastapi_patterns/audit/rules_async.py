@@ -23,9 +23,10 @@ from fastapi_patterns.audit.clients import (
     SYNC_KINDS,
     TYPES,
 )
-from fastapi_patterns.audit.entrypoints import Entry, Function, Hop, entries, own_nodes, reach
+from fastapi_patterns.audit.entrypoints import Entry, Function, Hop, entries, reach
 from fastapi_patterns.audit.model import Finding, Rule
 from fastapi_patterns.audit.request_path import finding, module_constant
+from fastapi_patterns.audit.walk import own_nodes
 
 if TYPE_CHECKING:
     from fastapi_patterns.audit.project import Module, ProjectIndex

@@ -20,6 +20,7 @@ from fastapi_patterns.audit.request_path import (
     nodes,
     request_functions,
 )
+from fastapi_patterns.audit.walk import subtree
 
 if TYPE_CHECKING:
     from fastapi_patterns.audit.project import Module, ProjectIndex
@@ -146,7 +147,7 @@ def _redis_client_names(index: ProjectIndex, module: Module) -> set[str]:
             continue
         typed = annotation is not None and any(
             _is_redis_asyncio(index, module, part)
-            for part in ast.walk(annotation)
+            for part in subtree(annotation)
             if isinstance(part, ast.Name | ast.Attribute)
         )
         made = isinstance(value, ast.Call) and _is_redis_asyncio(index, module, value.func)
@@ -190,7 +191,7 @@ def _init_typo(index: ProjectIndex, module: Module) -> Iterator[Finding]:
 
 def _assigns_self(function: Function) -> bool:
     self_name = function.args.args[0].arg
-    for node in ast.walk(function):
+    for node in subtree(function):
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = node.targets
@@ -221,7 +222,7 @@ def _calls_init(function: Function) -> bool:
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "init"
-        for node in ast.walk(function)
+        for node in subtree(function)
     )
 
 
@@ -285,7 +286,7 @@ def _names_request(index: ProjectIndex, module: Module, annotation: ast.expr) ->
 def _environ_in_handlers(index: ProjectIndex) -> Iterator[Finding]:
     seen: set[tuple[str, int, int]] = set()
     for module, function in request_functions(index):
-        for node in ast.walk(function):
+        for node in subtree(function):
             read = _environ_read(index, module, node)
             if read is None:
                 continue

@@ -19,12 +19,12 @@ from fastapi_patterns.audit.entrypoints import (
     entries,
     event_handlers,
     lifespans,
-    own_nodes,
     reach,
     request_entries,
 )
 from fastapi_patterns.audit.model import Finding, Rule
 from fastapi_patterns.audit.request_path import finding
+from fastapi_patterns.audit.walk import own_nodes
 
 if TYPE_CHECKING:
     from fastapi_patterns.audit.project import Module, ProjectIndex
