@@ -10,18 +10,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from audit_fixtures import ON_EVENT_AND_SLEEP, write_files
+
 COMMAND = Path(sys.executable).parent / "fastapi-patterns"
 CREATE = Path(sys.executable).parent / "create-fastapi-app"
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data/sarif-schema-2.1.0.json").read_text())
-# One of our rules (FPA301, `@app.on_event`) and one of ruff's (ASYNC251, time.sleep).
-SERVICE = (
-    "import time\n"
-    "from fastapi import FastAPI\n"
-    "app = FastAPI()\n"
-    "@app.on_event('startup')\n"
-    "async def start():\n"
-    "    time.sleep(1)\n"
-)
 CLEAN = "from fastapi import FastAPI\napp = FastAPI()\n@app.get('/')\ndef root():\n    return {}\n"
 
 
@@ -30,13 +23,6 @@ def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
         [str(COMMAND), *map(str, args)],
         cwd=cwd, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
-
-
-def project(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], text: str) -> None:
@@ -57,7 +43,7 @@ def test_version_and_help(tmp_path: Path) -> None:
 
 
 def test_audit_clean_project_exits_0(tmp_path: Path) -> None:
-    project(tmp_path, {"app/main.py": CLEAN})
+    write_files(tmp_path, {"app/main.py": CLEAN})
     done = run("audit", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == "All checks passed (1 file audited).\n"
@@ -65,7 +51,7 @@ def test_audit_clean_project_exits_0(tmp_path: Path) -> None:
 
 
 def test_audit_findings_exit_1_with_paths_relative_to_the_current_folder(tmp_path: Path) -> None:
-    project(tmp_path, {"svc/app/main.py": SERVICE, "svc/app/ok.py": CLEAN})
+    write_files(tmp_path, {"svc/app/main.py": ON_EVENT_AND_SLEEP, "svc/app/ok.py": CLEAN})
     done = run("audit", "--select", "FPA301,ASYNC", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines()[:3] == [
@@ -85,7 +71,7 @@ def test_audit_findings_exit_1_with_paths_relative_to_the_current_folder(tmp_pat
 
 
 def test_audit_json_and_its_alias(tmp_path: Path) -> None:
-    project(tmp_path, {"main.py": SERVICE})
+    write_files(tmp_path, {"main.py": ON_EVENT_AND_SLEEP})
     done = run("audit", "--format", "json", cwd=tmp_path)
     alias = run("audit", "--json", cwd=tmp_path)
     assert done.returncode == alias.returncode == 1
@@ -100,21 +86,21 @@ def test_audit_json_and_its_alias(tmp_path: Path) -> None:
 
 
 def test_audit_without_python_files_says_so(tmp_path: Path) -> None:
-    project(tmp_path, {"README.md": "# hello\n", ".venv/lib/x.py": "x = 1\n"})
+    write_files(tmp_path, {"README.md": "# hello\n", ".venv/lib/x.py": "x = 1\n"})
     done = run("audit", cwd=tmp_path)
     assert done.returncode == 0
     assert done.stderr == "fastapi-patterns: warning: no Python files found to audit\n"
 
 
 def test_audit_no_ruff(tmp_path: Path) -> None:
-    project(tmp_path, {"main.py": SERVICE})
+    write_files(tmp_path, {"main.py": ON_EVENT_AND_SLEEP})
     document = json.loads(run("audit", "--json", "--no-ruff", cwd=tmp_path).stdout)
     assert all(f["source"] == "fastapi-patterns" for f in document["findings"])
     assert document["ruff"]["ran"] is False and document["warnings"] == []
 
 
 def test_audit_sarif_validates(tmp_path: Path) -> None:
-    project(tmp_path, {"main.py": SERVICE, "bad.py": "def f(:\n"})
+    write_files(tmp_path, {"main.py": ON_EVENT_AND_SLEEP, "bad.py": "def f(:\n"})
     done = run("audit", "--format", "sarif", cwd=tmp_path)
     assert done.returncode == 1
     document = json.loads(done.stdout)
@@ -124,7 +110,7 @@ def test_audit_sarif_validates(tmp_path: Path) -> None:
 
 
 def test_audit_github_annotations(tmp_path: Path) -> None:
-    project(tmp_path, {"main.py": SERVICE})
+    write_files(tmp_path, {"main.py": ON_EVENT_AND_SLEEP})
     done = run("audit", "--format", "github", "--select", "FPA301", cwd=tmp_path)
     assert done.returncode == 1
     [line] = done.stdout.splitlines()
@@ -132,7 +118,9 @@ def test_audit_github_annotations(tmp_path: Path) -> None:
 
 
 def test_unparsable_file_is_a_warning_not_a_crash(tmp_path: Path) -> None:
-    project(tmp_path, {"main.py": CLEAN, "broken.py": "def f(:\n", "deep.py": "x = " + "(" * 300})
+    write_files(
+        tmp_path, {"main.py": CLEAN, "broken.py": "def f(:\n", "deep.py": "x = " + "(" * 300}
+    )
     (tmp_path / "latin1.py").write_bytes(b"x = '\xe9'\n")
     done = run("audit", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -168,12 +156,12 @@ def test_usage_errors_under_json_also_print_json(tmp_path: Path) -> None:
 
 
 def test_bad_pyproject_is_a_usage_error(tmp_path: Path) -> None:
-    project(tmp_path, {"main.py": CLEAN, "pyproject.toml": "[tool.fastapi-patterns]\nx = 1\n"})
+    write_files(tmp_path, {"main.py": CLEAN, "pyproject.toml": "[tool.fastapi-patterns]\nx = 1\n"})
     assert_one_line_error(run("audit", cwd=tmp_path), "unknown keys: x")
 
 
 def test_detect_is_create_fastapi_apps_detect(tmp_path: Path) -> None:
-    project(tmp_path, {"requirements.txt": "fastapi\n", "main.py": CLEAN})
+    write_files(tmp_path, {"requirements.txt": "fastapi\n", "main.py": CLEAN})
     ours = run("detect", ".", "--json", cwd=tmp_path)
     theirs = subprocess.run(
         [str(CREATE), "--detect", ".", "--json"],

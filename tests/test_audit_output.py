@@ -9,6 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from audit_fixtures import ON_EVENT_AND_SLEEP, write_files
 from fastapi_patterns.audit import AuditReport, audit
 from fastapi_patterns.audit.model import Finding, Rule
 from fastapi_patterns.audit.output import format_github, format_json, format_sarif, format_text
@@ -28,23 +29,6 @@ RULE = Rule(
     reference="references/anti-patterns.md#example",
     fix_hint="Do the other thing.",
 )
-# FPA301 (`@app.on_event`) stands for "one of our rules" below; ASYNC251 (time.sleep in
-# async def) for "one of ruff's".
-ON_EVENT = (
-    "import time\n"
-    "from fastapi import FastAPI\n"
-    "app = FastAPI()\n"
-    "@app.on_event('startup')\n"
-    "async def start():\n"
-    "    time.sleep(1)\n"
-)
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
 
 
 def codes(report: AuditReport) -> list[tuple[str, int, str]]:
@@ -96,7 +80,7 @@ def test_every_rule_is_well_formed() -> None:
 def test_a_failing_rule_module_is_an_internal_error_not_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(tmp_path, {"main.py": ON_EVENT})
+    write_files(tmp_path, {"main.py": ON_EVENT_AND_SLEEP})
 
     def broken(index: ProjectIndex) -> list[Finding]:
         raise KeyError("surprise")
@@ -131,14 +115,14 @@ def test_noqa_comments(line: str, expected: frozenset[str] | None) -> None:
 
 
 def test_noqa_on_the_line_suppresses_only_the_named_code(tmp_path: Path) -> None:
-    write(
+    write_files(
         tmp_path,
         {
-            "a.py": ON_EVENT.replace(
+            "a.py": ON_EVENT_AND_SLEEP.replace(
                 "@app.on_event('startup')", "@app.on_event('startup')  # noqa"
             ),
-            "b.py": ON_EVENT.replace("('startup')", "('startup')  # noqa: FPA301"),
-            "c.py": ON_EVENT.replace("('startup')", "('startup')  # noqa: FPA302"),
+            "b.py": ON_EVENT_AND_SLEEP.replace("('startup')", "('startup')  # noqa: FPA301"),
+            "c.py": ON_EVENT_AND_SLEEP.replace("('startup')", "('startup')  # noqa: FPA302"),
         },
     )
     report = audit(tmp_path, select=["FPA301"])
@@ -146,7 +130,7 @@ def test_noqa_on_the_line_suppresses_only_the_named_code(tmp_path: Path) -> None
 
 
 def test_pyproject_select_and_ignore(tmp_path: Path) -> None:
-    write(tmp_path, {"main.py": ON_EVENT})
+    write_files(tmp_path, {"main.py": ON_EVENT_AND_SLEEP})
     assert codes(audit(tmp_path, select=["FPA301"])) == [("main.py", 4, "FPA301")]
     (tmp_path / "pyproject.toml").write_text('[tool.fastapi-patterns]\nignore = ["FPA3"]\n')
     assert "FPA301" not in {c for _, _, c in codes(audit(tmp_path, use_ruff=False))}
@@ -168,18 +152,18 @@ def test_pyproject_select_and_ignore(tmp_path: Path) -> None:
     ],
 )
 def test_bad_configuration_is_a_usage_error(tmp_path: Path, pyproject: str, message: str) -> None:
-    write(tmp_path, {"main.py": ON_EVENT, "pyproject.toml": pyproject})
+    write_files(tmp_path, {"main.py": ON_EVENT_AND_SLEEP, "pyproject.toml": pyproject})
     with pytest.raises(ConfigError, match=message) as raised:
         audit(tmp_path)
     assert raised.value.exit_code == 2
 
 
 def test_configuration_comes_from_the_audited_project(tmp_path: Path) -> None:
-    write(
+    write_files(
         tmp_path,
         {
             "svc/pyproject.toml": '[tool.fastapi-patterns]\nselect = ["FPA301"]\n',
-            "svc/app/main.py": ON_EVENT,
+            "svc/app/main.py": ON_EVENT_AND_SLEEP,
         },
     )
     report = audit(tmp_path, [tmp_path / "svc/app"])
@@ -191,7 +175,7 @@ def test_configuration_comes_from_the_audited_project(tmp_path: Path) -> None:
 
 def test_ruff_findings_are_merged_under_ruffs_codes(tmp_path: Path) -> None:
     assert find_ruff() is not None, "the dev extra installs ruff"
-    write(tmp_path, {"main.py": ON_EVENT, "broken.py": "def f(:\n"})
+    write_files(tmp_path, {"main.py": ON_EVENT_AND_SLEEP, "broken.py": "def f(:\n"})
     report = audit(tmp_path, select=["FPA301", "ASYNC"])
     assert codes(report) == [("main.py", 4, "FPA301"), ("main.py", 6, "ASYNC251")]
     ruff_finding = report.findings[1]
@@ -199,12 +183,14 @@ def test_ruff_findings_are_merged_under_ruffs_codes(tmp_path: Path) -> None:
     assert report.ruff_seconds is not None and report.ruff_version
     assert report.warnings == ["broken.py:1: does not parse (invalid syntax); skipped"]
     # ruff honours its own noqa comments
-    write(tmp_path, {"main.py": ON_EVENT.replace("sleep(1)", "sleep(1)  # noqa: ASYNC251")})
+    write_files(
+        tmp_path, {"main.py": ON_EVENT_AND_SLEEP.replace("sleep(1)", "sleep(1)  # noqa: ASYNC251")}
+    )
     assert codes(audit(tmp_path, select=["ASYNC"])) == []
 
 
 def test_absent_ruff_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {"main.py": ON_EVENT})
+    write_files(tmp_path, {"main.py": ON_EVENT_AND_SLEEP})
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "no-such-ruff"))
     report = audit(tmp_path, select=["FPA301", "ASYNC"])
     assert codes(report) == [("main.py", 4, "FPA301")]
@@ -217,7 +203,7 @@ def test_absent_ruff_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_ruff_failing_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path, {"main.py": ON_EVENT})
+    write_files(tmp_path, {"main.py": ON_EVENT_AND_SLEEP})
     # a ruff that rejects the project's configuration (here: an unknown setting)
     (tmp_path / "ruff.toml").write_text("no-such-setting = 1\n")
     report = audit(tmp_path, select=["FPA301", "ASYNC"])
@@ -296,7 +282,7 @@ def test_sarif_validates_against_the_sarif_2_1_0_schema(ruff: bool) -> None:
 
 
 def test_sarif_of_a_real_audit_validates(tmp_path: Path) -> None:
-    write(tmp_path, {"app/main.py": ON_EVENT, "bad.py": "def f(:\n"})
+    write_files(tmp_path, {"app/main.py": ON_EVENT_AND_SLEEP, "bad.py": "def f(:\n"})
     report = audit(tmp_path)
     assert {"FPA301", "ASYNC251"} <= {f.code for f in report.findings}
     jsonschema.validate(json.loads(format_sarif(report)), SARIF_SCHEMA)

@@ -5,19 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from audit_fixtures import index_files, write_files
 from fastapi_patterns.audit.project import Module, ProjectIndex, build_index
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
-def index_of(root: Path, files: dict[str, str]) -> ProjectIndex:
-    write(root, files)
-    return build_index(root)
 
 
 def expr(text: str) -> ast.expr:
@@ -45,7 +34,7 @@ def resolved(index: ProjectIndex, module: Module, function_name: str) -> list[st
 
 
 def test_module_names_follow_packages_and_src_layout(tmp_path: Path) -> None:
-    index = index_of(
+    index = index_files(
         tmp_path,
         {
             "src/shop/__init__.py": "",
@@ -63,7 +52,7 @@ def test_module_names_follow_packages_and_src_layout(tmp_path: Path) -> None:
 
 
 def test_skips_virtualenvs_caches_and_migrations(tmp_path: Path) -> None:
-    index = index_of(
+    index = index_files(
         tmp_path,
         {
             "app/main.py": "",
@@ -81,7 +70,7 @@ def test_skips_virtualenvs_caches_and_migrations(tmp_path: Path) -> None:
 
 def test_unparsable_file_is_a_warning(tmp_path: Path) -> None:
     (tmp_path / "latin.py").write_bytes(b"# -*- coding: latin-1 -*-\nname = '\xe9'\n")
-    index = index_of(tmp_path, {"good.py": "x = 1\n", "bad.py": "def broken(:\n"})
+    index = index_files(tmp_path, {"good.py": "x = 1\n", "bad.py": "def broken(:\n"})
     assert sorted(index.modules) == ["good", "latin"]
     assert "name = '\xe9'" in index.modules["latin"].source
     [warning] = index.warnings
@@ -98,7 +87,7 @@ def test_undecodable_file_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_only_the_given_paths(tmp_path: Path) -> None:
-    write(tmp_path, {"app/a.py": "", "app/b.py": "", "other/c.py": ""})
+    write_files(tmp_path, {"app/a.py": "", "app/b.py": "", "other/c.py": ""})
     index = build_index(tmp_path, [tmp_path / "app", tmp_path / "other/c.py", tmp_path / "app"])
     assert sorted(m.relpath for m in index.modules.values()) == [
         "app/a.py",
@@ -111,7 +100,7 @@ def test_only_the_given_paths(tmp_path: Path) -> None:
 
 
 def test_qualified_names_through_imports_and_aliases(tmp_path: Path) -> None:
-    index = index_of(
+    index = index_files(
         tmp_path,
         {
             "m.py": (
@@ -148,7 +137,7 @@ def test_qualified_names_through_imports_and_aliases(tmp_path: Path) -> None:
 
 
 def test_relative_imports_and_reexports_resolve_to_the_definition(tmp_path: Path) -> None:
-    index = index_of(
+    index = index_files(
         tmp_path,
         {
             "pkg/__init__.py": "",
@@ -169,7 +158,7 @@ def test_relative_imports_and_reexports_resolve_to_the_definition(tmp_path: Path
 
 
 def test_project_audited_from_above_its_import_root(tmp_path: Path) -> None:
-    index = index_of(
+    index = index_files(
         tmp_path,
         {
             "backend/app/main.py": "from app.core.db import get_engine\n",
@@ -184,7 +173,7 @@ def test_project_audited_from_above_its_import_root(tmp_path: Path) -> None:
 
 
 def test_functions_with_qualified_names(tmp_path: Path) -> None:
-    index = index_of(
+    index = index_files(
         tmp_path,
         {
             "svc.py": (
@@ -202,7 +191,7 @@ def test_functions_with_qualified_names(tmp_path: Path) -> None:
 
 
 def test_resolve_function_across_modules_methods_and_nesting(tmp_path: Path) -> None:
-    index = index_of(
+    index = index_files(
         tmp_path,
         {
             "app/__init__.py": "",
@@ -256,7 +245,7 @@ def test_resolve_function_across_modules_methods_and_nesting(tmp_path: Path) -> 
 
 
 def test_scopes_enclosing_a_node(tmp_path: Path) -> None:
-    index = index_of(
+    index = index_files(
         tmp_path,
         {
             "m.py": (
@@ -297,7 +286,7 @@ def route_table(index: ProjectIndex) -> list[tuple[str, str, str, str | None, bo
 
 
 def test_routes_on_apps_and_routers_in_other_modules(tmp_path: Path) -> None:
-    index = index_of(
+    index = index_files(
         tmp_path,
         {
             "app/__init__.py": "",
@@ -360,7 +349,7 @@ def test_routes_on_apps_and_routers_in_other_modules(tmp_path: Path) -> None:
 
 
 def test_routes_and_apps_inside_a_factory(tmp_path: Path) -> None:
-    index = index_of(
+    index = index_files(
         tmp_path,
         {
             "factory.py": (

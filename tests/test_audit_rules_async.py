@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
+from audit_fixtures import run_rules, where
 from fastapi_patterns.audit import rules_async, rules_resources
 from fastapi_patterns.audit.entrypoints import entries
 from fastapi_patterns.audit.model import Finding
@@ -13,17 +13,9 @@ from rendering import write_bundle_python
 
 
 def audit(tmp_path: Path, files: dict[str, str]) -> list[Finding]:
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    findings = sorted(rules_async.check(build_index(tmp_path)), key=Finding.sort_key)
-    assert all(f.code == "FPA101" and f.rule is rules_async.BLOCKING_CALL for f in findings)
-    return findings
-
-
-def where(findings: list[Finding]) -> list[tuple[str, int]]:
-    return [(f.path, f.line) for f in findings]
+    found = run_rules(tmp_path, files, rules_async.check)
+    assert all(f.code == "FPA101" and f.rule is rules_async.BLOCKING_CALL for f in found)
+    return found
 
 
 APP = """

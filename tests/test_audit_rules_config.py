@@ -3,34 +3,22 @@ look-alikes that must not."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from audit_fixtures import assert_documented, code_places, run_rules
 from fastapi_patterns.audit import rules_config
-from fastapi_patterns.audit.project import build_index
-from test_references import ROOT, anchors
 
 
 def audit(root: Path, files: dict[str, str]) -> list[tuple[str, str, int]]:
     """(code, path, line) of every FPA31x finding in the project made of `files`."""
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    index = build_index(root)
-    found = [(f.code, f.path, f.line) for f in rules_config.check(index)]
-    return sorted(found, key=lambda item: (item[1], item[2], item[0]))
+    return code_places(run_rules(root, files, rules_config.check))
 
 
 def test_rules_are_described() -> None:
     assert [rule.code for rule in rules_config.RULES] == [f"FPA31{n}" for n in range(1, 6)]
-    headings = anchors(ROOT / "references" / "anti-patterns.md")
-    for rule in rules_config.RULES:
-        document, _, anchor = rule.reference.partition("#")
-        assert document == "references/anti-patterns.md"
-        assert anchor in headings, rule.code
+    assert_documented(rules_config.RULES)
     assert [rule.code for rule in rules_config.RULES if rule.fixable] == ["FPA311"]
 
 

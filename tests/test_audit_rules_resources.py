@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
+from audit_fixtures import assert_documented, run_rules, where
 from fastapi_patterns.audit import rules_async, rules_resources
 from fastapi_patterns.audit.model import Finding
-from fastapi_patterns.audit.project import build_index
-from test_references import ROOT, anchors
 
 
 def audit(tmp_path: Path, files: dict[str, str], code: str) -> list[Finding]:
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    findings = sorted(rules_resources.check(build_index(tmp_path)), key=Finding.sort_key)
-    return [f for f in findings if f.code == code]
-
-
-def where(findings: list[Finding]) -> list[tuple[str, int]]:
-    return [(f.path, f.line) for f in findings]
+    return [f for f in run_rules(tmp_path, files, rules_resources.check) if f.code == code]
 
 
 # -- FPA201 -----------------------------------------------------------------------------------
@@ -346,10 +335,6 @@ def test_lifespans_that_close_what_they_open(tmp_path: Path) -> None:
 def test_every_rule_links_to_its_section() -> None:
     rules = [*rules_async.RULES, *rules_resources.RULES]
     assert [rule.code for rule in rules] == ["FPA101", "FPA201", "FPA202", "FPA203"]
-    headings = anchors(ROOT / "references" / "anti-patterns.md")
+    assert_documented(rules)
     for rule in rules:
-        file, _, anchor = rule.reference.partition("#")
-        assert file == "references/anti-patterns.md"
-        assert anchor == f"{rule.code.lower()}-{rule.name}"
-        assert anchor in headings, rule.code
         assert rule.fixable is False and rule.severity in {"error", "warning"}
