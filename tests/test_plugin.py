@@ -17,6 +17,7 @@ from typing import Any
 
 from ci import missing
 from fastapi_patterns import __version__
+from slash_commands import COMMANDS
 
 BUNDLE = Path(__file__).resolve().parent.parent
 MANIFEST = BUNDLE / ".claude-plugin" / "plugin.json"
@@ -49,7 +50,8 @@ def test_manifest_metadata() -> None:
 
 def test_manifest_paths_exist() -> None:
     data = manifest()
-    assert data["commands"] == ["./scripts/create-fastapi-app.md"]
+    # Every command in the manifest gets the lint and expansion tests of tests/test_command.py.
+    assert data["commands"] == [f"./scripts/{spec.file}" for spec in COMMANDS]
     for path in data["commands"]:
         assert path.startswith("./") and (BUNDLE / path).is_file()
     for path in data["skills"]:
@@ -112,5 +114,8 @@ def test_claude_plugin_validate_strict_directory_profile(tmp_path: Path) -> None
     directory = report["directory"]
     assert (directory["findings"], directory["undecided"], directory["failure"]) == ([], [], None)
     provides = report["provides"]
-    assert provides["commands"] == ["fastapi-advanced-patterns:create-fastapi-app"]
+    assert provides["commands"] == [
+        "fastapi-advanced-patterns:create-fastapi-app",
+        "fastapi-advanced-patterns:fastapi-audit",
+    ]
     assert provides["skills"] == ["fastapi-advanced-patterns:fastapi-advanced-patterns"]

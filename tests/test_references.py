@@ -8,7 +8,7 @@ generated project: it must appear verbatim (at any indentation) in that file of 
 default project generated under the name "app", and, when the marker goes on with
 ``and the single-file template``, in assets/fastapi-app-template.py too. Every relative
 link (and its #anchor) must resolve, and every reference file carries a table of
-contents (required above 300 lines).
+contents (required above 300 lines). anti-patterns.md lists exactly the codes the audit reports.
 """
 
 import os
@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from combos import Combo
+from fastapi_patterns.audit.registry import rule_modules
+from fastapi_patterns.audit.suppress import RUFF_FAMILIES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "SKILL.md", *sorted((ROOT / "references").glob("*.md"))]
@@ -233,3 +235,34 @@ def test_quoted_block_is_the_generated_code(block: Block, default_project: Path)
         assert _appears(block.code, TEMPLATE.read_text(encoding="utf-8")), (
             f"{block.id} is not verbatim in assets/fastapi-app-template.py"
         )
+
+
+# ------------------------------------------------------------------------ the audit's codes
+
+
+def audit_code_rows() -> dict[str, list[str]]:
+    """The rows of anti-patterns.md's table of audit codes, by code."""
+    text = "\n".join(PARSED[ROOT / "references" / "anti-patterns.md"][1])
+    part = re.search(r"^## Audit rule codes\n(.*?)(?=^## )", text, re.MULTILINE | re.DOTALL)
+    assert part, "anti-patterns.md has no '## Audit rule codes' section"
+    rows = [line.strip().strip("|").split("|") for line in part.group(1).splitlines()]
+    cells = [[cell.strip() for cell in row] for row in rows if len(row) == 5]
+    assert cells[0] == ["Code", "Rule", "Severity", "From", "Explained in"]
+    table = {row[0]: row for row in cells[2:]}
+    assert len(table) == len(cells) - 2, "a code is listed twice"
+    return table
+
+
+def test_anti_patterns_lists_exactly_the_audit_codes() -> None:
+    rows = audit_code_rows()
+    ours = {rule.code: rule for module in rule_modules() for rule in module.rules}
+    reported = set(ours) | set(RUFF_FAMILIES)
+    assert set(rows) - reported == set(), "listed, but the audit has no such code"
+    assert reported - set(rows) == set(), "reported by the audit, but not listed"
+    for code, rule in ours.items():
+        anchor = rule.reference.partition("#")[2]
+        expected = [code, rule.name, rule.severity, "fastapi-patterns", f"[{code}](#{anchor})"]
+        assert rows[code] == expected
+    for family in RUFF_FAMILIES:
+        assert rows[family][2:4] == ["warning", "ruff"]  # ruff's findings count as warnings
+        assert "(https://docs.astral.sh/ruff/rules/#" in rows[family][4]
