@@ -198,7 +198,7 @@ def test_shim_detects_without_jinja2(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, check=False, timeout=60,
     )  # fmt: skip
     assert generated.returncode == 3
-    assert "(jinja2, ruamel.yaml)" in generated.stderr and "pip install" in generated.stderr
+    assert "(jinja2, ruamel.yaml, libcst)" in generated.stderr and "pip install" in generated.stderr
     assert not (tmp_path / "svc").exists()
 
 

@@ -1,4 +1,4 @@
-"""`fastapi-patterns`: one parser for the command family (new, detect, audit).
+"""`fastapi-patterns`: one parser for the command family (new, detect, audit, add).
 
 `new` takes exactly the options of `create-fastapi-app` (its parser is the parent of `new`'s),
 and every subcommand reports a problem the same way: one line on stderr, `{"error": ...}` on
@@ -75,6 +75,38 @@ def build_command_parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--no-ruff", dest="ruff", action="store_false", help="do not run ruff's FAST/ASYNC rules"
     )
+
+    try:
+        from .add.patterns import ALL, PATTERNS
+    except ModuleNotFoundError as error:
+        # Only `add` needs jinja2 and libcst: detect and audit run on the standard library
+        # alone (the bundle's shim, /fastapi-audit), so the parser must build without them.
+        available = names = f"unavailable ({error.name} is not installed)"
+    else:
+        available = "; ".join(f"{name}: {p.summary}" for name, p in PATTERNS.items())
+        available += f"; {ALL}: every one"
+        names = ", ".join([*PATTERNS, ALL])
+    add = commands.add_parser(
+        "add",
+        allow_abbrev=False,
+        help="add the bundle's patterns to an existing FastAPI app",
+        usage=f"{PROG} add PATTERN... [PATH] [--app MODULE:ATTR] [--dry-run] [--json] [--force]",
+        description=f"Add patterns to an existing FastAPI app: new modules, and a minimal"
+        f" wiring patch of the app's module (imports and calls only). Patterns: {available}."
+        " Exit 0: done (or nothing to do), 1: refused (nothing written), 2: usage error.",
+    )
+    add.add_argument(
+        "items",
+        nargs="+",
+        metavar="PATTERN",
+        help=f"one or more of {names}, then the project folder (default: .)",
+    )
+    add.add_argument("--app", metavar="MODULE:ATTR", help="the app to wire, e.g. app.main:app")
+    add.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    add.add_argument(
+        "--force", action="store_true", help="patch files that have uncommitted git changes"
+    )
+    add.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -144,10 +176,64 @@ def _audit(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _add(args: argparse.Namespace) -> int:
+    from .add.engine import add_patterns
+    from .add.patterns import ALL, PATTERNS
+    from .add.refusal import AddRefused
+
+    names = list(args.items)
+    path = "."
+    if names[-1] not in PATTERNS and names[-1] != ALL and len(names) > 1:
+        path = names.pop()
+    unknown = [n for n in names if n not in PATTERNS and n != ALL]
+    if unknown:
+        raise UsageError(
+            f"unknown pattern {shown(unknown[0])}; choose from {', '.join([*PATTERNS, ALL])}"
+        )
+    if not os.path.isdir(path):
+        problem = "does not exist" if not os.path.lexists(path) else "is not a folder"
+        raise UsageError(f"{shown(path)} {problem}")
+    try:
+        result = add_patterns(
+            Path(path), names, app=args.app, dry_run=args.dry_run, force=args.force
+        )
+    except AddRefused as refusal:
+        if args.json:
+            print(json.dumps({"error": str(refusal), "manual": refusal.manual}))
+        else:
+            for line in refusal.manual:
+                print(line)
+        print(f"{PROG}: error: {refusal}", file=sys.stderr)
+        return refusal.exit_code
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    if args.dry_run:
+        sys.stdout.write(result.diff)
+    labels = ("would create", "would patch") if args.dry_run else ("created", "patched")
+    for label, paths in zip(labels, (result.created, result.patched), strict=True):
+        for rel in paths:
+            print(f"{label}: {rel}")
+    if not result.created and not result.patched:
+        print(f"{result.app}: {', '.join(result.patterns)} already in place; nothing to do.")
+    for note in result.notes:
+        print(f"note: {note}")
+    for warning in result.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    return 0
+
+
 def _run(argv: Sequence[str] | None) -> int:
-    args = build_command_parser().parse_args(argv)
+    parser = build_command_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse cannot give `add`'s PATH back once options came between it and the patterns.
+        if args.command == "add" and not any(item.startswith("-") for item in extra):
+            args.items += extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     as_json = bool(getattr(args, "json", False)) or getattr(args, "format", None) == "json"
-    command = {"new": _new, "detect": _detect, "audit": _audit}[args.command]
+    command = {"new": _new, "detect": _detect, "audit": _audit, "add": _add}[args.command]
     try:
         return command(args)
     except GeneratorError as error:

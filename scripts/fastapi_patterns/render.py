@@ -48,6 +48,9 @@ def build_context(options: Options) -> dict[str, Any]:
         "database_url_default": _DATABASE_URLS[options.db].format(package=options.package),
         # The README's quick start is the generator's own next steps, line for line.
         "quick_start": quick_start(options),
+        # Shared modules (core/errors.py, core/middleware.py) also render for
+        # `fastapi-patterns add`, standalone: without this project's config and logging.
+        "standalone": False,
     }
 
 
