@@ -13,7 +13,6 @@ import builtins
 import functools
 import io
 import os
-import re
 import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ ROUTE_DECORATORS = {
 }
 ADD_ROUTE_METHODS = {"add_api_route": "GET", "add_api_websocket_route": "WEBSOCKET"}
 _BUILTINS = frozenset(dir(builtins))
-_IMPORT_WORD = re.compile(r"\bimport\b")
+_QUALIFIED = "_fpa_qualified_name"
 _MAX_HOPS = 8  # re-export chains longer than this are not followed (and cycles end)
 
 
@@ -154,7 +153,7 @@ def _collect_imports(
     top_ids = {id(node) for node in top_level}
     # Every import statement holds the word: when the text has no more of them than the top
     # level has statements, there are no nested imports to look for (most modules).
-    deeper = len(_IMPORT_WORD.findall(source)) > len(top_level)
+    deeper = source.count("import") > len(top_level)
     for node in top_level:  # in file order: a later import of a name rebinds it
         _add_import(top, node, package)
     if deeper:
@@ -310,6 +309,8 @@ class ProjectIndex:
         self._instances: dict[str, dict[int, dict[str, str]]] | None = None
         self._locals: dict[int, dict[str, str | None]] = {}
         self._canonical: dict[str, str] = {}
+        # set once the aliases are in: from then on a node's qualified name cannot change
+        self._sealed: object | None = None
 
     # -- names -------------------------------------------------------------------------------
 
@@ -361,6 +362,17 @@ class ProjectIndex:
         """Resolve a Name/Attribute (`requests.get`, `sa.create_engine`, `Session`) to a dotted
         name via the module's imports; names defined in the module resolve to
         f"{module.name}.{name}", unshadowed builtins to f"builtins.{name}"."""
+        # Rules ask about the same nodes again and again: the answer is kept on the node (it
+        # belongs to one module's tree), marked with this index's seal.
+        cached: tuple[object, str | None] | None = getattr(node, _QUALIFIED, None)
+        if cached is not None and cached[0] is self._sealed and self._sealed is not None:
+            return cached[1]
+        found = self._qualified_name(module, node)
+        if self._sealed is not None:
+            setattr(node, _QUALIFIED, (self._sealed, found))
+        return found
+
+    def _qualified_name(self, module: Module, node: ast.expr) -> str | None:
         parts = _dotted(node)
         if parts is None:
             return None
@@ -727,6 +739,7 @@ def build_index(
         )
     index = ProjectIndex(root, modules, warnings)
     _add_aliases(index)
+    index._sealed = object()
     return index
 
 
