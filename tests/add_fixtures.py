@@ -260,3 +260,168 @@ def git_commit_all(root: Path) -> None:
     git("init", "-q")
     git("add", "-A")
     git("-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "fixture")
+
+
+# -- shapes for `add health` (tests/test_add_health.py) -------------------------------------
+
+_DB_PYPROJECT = """\
+[project]
+name = "shop"
+version = "0.1.0"
+dependencies = ["fastapi", "uvicorn", "sqlalchemy[asyncio]", "asyncpg", "redis"]
+"""
+
+SQLALCHEMY_ASYNC = Shape(
+    "sqlalchemy-async",
+    {
+        "pyproject.toml": _DB_PYPROJECT,
+        "app/__init__.py": "",
+        "app/core/__init__.py": "",
+        "app/routers.py": _ITEMS_ROUTER,
+        "app/db.py": """\
+import os
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+engine = create_async_engine(os.environ["DATABASE_URL"])
+SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def get_session() -> AsyncIterator[AsyncSession]:
+    async with SessionLocal() as session:
+        yield session
+""",
+        "app/main.py": """\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .db import engine, get_session
+from .routers import router
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await engine.dispose()
+
+
+app = FastAPI(title="Shop", version="1.2.0", lifespan=lifespan)
+app.include_router(router)
+
+
+@app.get("/now")
+async def now(session: Annotated[AsyncSession, Depends(get_session)]) -> dict[str, str]:
+    return {"now": str(await session.scalar(text("SELECT now()::text")))}
+""",
+    },
+    "app/main.py",
+    "app.main:app",
+    "app/core",
+)
+
+REDIS_CLIENT = Shape(
+    "redis",
+    {
+        "pyproject.toml": _DB_PYPROJECT,
+        "shop/__init__.py": "",
+        "shop/routers.py": _ITEMS_ROUTER,
+        "shop/cache.py": """\
+import os
+
+from redis.asyncio import Redis
+
+# No socket timeout of its own: a server that stops answering makes a command wait.
+redis = Redis.from_url(os.environ["REDIS_URL"])
+""",
+        "shop/main.py": """\
+from fastapi import FastAPI
+
+from .cache import redis
+from .routers import router
+
+app = FastAPI()
+app.include_router(router)
+
+
+@app.get("/visits")
+async def visits() -> dict[str, int]:
+    return {"visits": int(await redis.incr("visits"))}
+""",
+    },
+    "shop/main.py",
+    "shop.main:app",
+    "shop",
+)
+
+OWN_HEALTH = Shape(
+    "own-health",
+    {
+        "pyproject.toml": _PYPROJECT,
+        "app/__init__.py": "",
+        "app/routers.py": _ITEMS_ROUTER,
+        "app/main.py": """\
+from fastapi import FastAPI
+
+from .routers import router
+
+app = FastAPI()
+app.include_router(router)
+
+
+@app.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+""",
+    },
+    "app/main.py",
+    "app.main:app",
+    "app",
+)
+
+# `/health/live` through a router's prefix; `/api/health` is not a conflict.
+OWN_HEALTH_ROUTER = Shape(
+    "own-health-router",
+    {
+        "pyproject.toml": _PYPROJECT,
+        "app/__init__.py": "",
+        "app/api/__init__.py": "",
+        "app/api/status.py": """\
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@router.get("/live")
+async def live() -> dict[str, str]:
+    return {"status": "alive"}
+""",
+        "app/api/meta.py": """\
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def api_health() -> dict[str, str]:
+    return {"status": "ok"}
+""",
+        "app/main.py": """\
+from fastapi import FastAPI
+
+from .api import meta, status
+
+app = FastAPI()
+app.include_router(status.router)
+app.include_router(meta.router, prefix="/api")
+""",
+    },
+    "app/main.py",
+    "app.main:app",
+    "app",
+)

@@ -14,7 +14,7 @@ import pytest
 from fastapi_patterns.add.patterns import PATTERNS
 from fastapi_patterns.add.wiring import Unsupported, find_scope, wire
 
-KNOWN = frozenset(p.wiring.name for p in PATTERNS.values())
+KNOWN = frozenset(p.wiring.name for p in PATTERNS.values() if p.wiring)
 BOTH = [
     (".core.problem_details", PATTERNS["errors"].wiring),
     (".core.request_context", PATTERNS["request-context"].wiring),

@@ -5,12 +5,15 @@ context are checked here, /fastapi-audit's in tests/test_command_audit.py."""
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
 import pytest
 
+from fastapi_patterns.add.patterns import ALL, PATTERNS
 from fastapi_patterns.cli import build_parser
+from fastapi_patterns.commands import build_command_parser
 from fastapi_patterns.detect import detect_project, format_summary
 from slash_commands import (
     ARGUMENT,
@@ -90,6 +93,38 @@ def test_arguments_are_used_in_the_prompt(spec: Spec) -> None:
     body = load(spec.path).body
     assert "$ARGUMENTS" in body
     assert not re.search(r"\$\d", body), "positional $N would swallow text such as $0.50"
+
+
+# -- `add`, offered by every command for an existing app ----------------------------------------
+
+# The list of patterns the instructions offer: "`add` patterns: `errors`, `health`, ...".
+ADD_LIST = re.compile(r"`add` patterns: ((?:`[^`]+`(?:, or |, )?)+)")
+# A command line running `add`, installed or from the bundle, up to the end of its code span.
+ADD_LINE = re.compile(r"(?:fastapi-patterns|fastapi_patterns_cli\.py\") add ([^`\n]*)")
+
+
+def add_options() -> set[str]:
+    parser = build_command_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {o for action in subparsers.choices["add"]._actions for o in action.option_strings}
+
+
+@each_command
+def test_add_is_offered_with_exactly_the_patterns_that_exist(spec: Spec) -> None:
+    # The instructions can neither promise a pattern `add` lacks nor hide one it has.
+    text = " ".join(load(spec.path).body.split())
+    [listed] = ADD_LIST.findall(text)
+    assert set(re.findall(r"`([^`]+)`", listed)) - {ALL} == set(PATTERNS)
+    lines = ADD_LINE.findall(text)
+    assert lines
+    for line in lines:
+        words = line.split()
+        for word in words:
+            if word.startswith("-"):
+                assert word in add_options(), f"{word} is not an option of add"
+            elif word not in (".", "PATTERN..."):
+                assert word in PATTERNS or word == ALL, f"{word} is not a pattern of add"
+    assert any("--dry-run" in line.split() for line in lines)
 
 
 # -- the expansion harness, on every command ---------------------------------------------------

@@ -185,7 +185,8 @@ def test_audit_lines_match_the_cli(spec: Spec) -> None:
     # /create-fastapi-app offers exactly the audit /fastapi-audit runs.
     assert AUDIT.command_line in body
     options = audit_options()
-    lines = [line for line in body.splitlines() if AUDIT.shim in line]
+    # `add` lines: tests/test_command.py checks them against add's options.
+    lines = [line for line in body.splitlines() if AUDIT.shim in line and '" add' not in line]
     assert lines
     for line in lines:
         for flag in re.findall(r"(?<![\w-])--[a-z]*", line):
@@ -198,16 +199,15 @@ def test_paths_go_after_the_end_of_options_in_single_quotes() -> None:
     assert f"{command} -- 'PATH'\n" in body
 
 
-def test_add_is_offered_as_a_dry_run_and_fix_as_still_to_come() -> None:
-    # When `--fix` exists, this fails: then the prompt should offer it.
+def test_add_and_fix_are_offered_as_dry_runs() -> None:
     assert "add" in subcommands()
-    assert "--fix" not in audit_options()
+    assert {"--fix", "--dry-run", "--force"} <= audit_options()
     text = " ".join(load(AUDIT.path).body.split())
     sentences = re.split(r"(?<=\.) ", text)
     [offer] = [s for s in sentences if "`fastapi-patterns add" in s]
     assert "--dry-run" in offer
-    [fix] = [s for s in sentences if "`--fix`" in s]
-    assert "not available yet" in fix
+    [fix] = [s for s in sentences if "`fastapi-patterns audit --fix" in s]
+    assert "--fix --dry-run" in fix and "consent" in fix
 
 
 def test_create_fastapi_app_hands_an_existing_app_to_the_audit() -> None:

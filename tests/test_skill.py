@@ -33,6 +33,7 @@ EXPECTED_IDS = [
     "testing",
     "deployment",
     "anti-patterns",
+    "existing-apps",
 ]
 
 # Questions as people type them, with the capability that must come first.
@@ -97,6 +98,9 @@ PHRASINGS = [
     ("review my fastapi code for anti-patterns", "anti-patterns"),
     ("def init instead of __init__ in my service", "anti-patterns"),
     ("upgrade legacy fastapi code", "anti-patterns"),
+    ("add the patterns to my existing fastapi app", "existing-apps"),
+    ("fastapi-patterns add settings --dry-run", "existing-apps"),
+    ("how do I remove a pattern that add put in", "existing-apps"),
 ]
 
 

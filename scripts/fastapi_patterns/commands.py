@@ -13,10 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .cli import UsageError, build_parser, fail, generate_and_report, run_quietly, shown
 from .errors import GeneratorError
+
+if TYPE_CHECKING:
+    from .audit import AuditReport
 
 PROG = "fastapi-patterns"
 INTERNAL_ERROR = 2  # as ruff: a bug of ours is not a finding
@@ -74,6 +78,15 @@ def build_command_parser() -> argparse.ArgumentParser:
     audit.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes")
     audit.add_argument(
         "--no-ruff", dest="ruff", action="store_false", help="do not run ruff's FAST/ASYNC rules"
+    )
+    audit.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply the automatic fixes (FPA301, FPA304, FPA311), then audit again",
+    )
+    audit.add_argument("--dry-run", action="store_true", help="with --fix: print the diff only")
+    audit.add_argument(
+        "--force", action="store_true", help="with --fix: patch files with uncommitted changes"
     )
 
     try:
@@ -160,13 +173,23 @@ def _audit(args: argparse.Namespace) -> int:
     for path in paths:
         if not path.exists():
             raise UsageError(f"{shown(str(path))} does not exist")
-    report = audit(
-        audit_root(paths),
-        [p.resolve() for p in paths] or None,
-        select=split_option(args.select),
-        ignore=split_option(args.ignore),
-        use_ruff=args.ruff,
-    )
+    if (args.dry_run or args.force) and not args.fix:
+        raise UsageError(f"{'--dry-run' if args.dry_run else '--force'} goes with --fix")
+
+    def run_audit() -> AuditReport:
+        return audit(
+            audit_root(paths),
+            [p.resolve() for p in paths] or None,
+            select=split_option(args.select),
+            ignore=split_option(args.ignore),
+            use_ruff=args.ruff,
+        )
+
+    report = run_audit()
+    if args.fix:
+        fixed = _fix(report, args, output)
+        if fixed and not args.dry_run:
+            report = run_audit()  # what is left after the fixes
     sys.stdout.write(FORMATTERS[output](report))
     if output in ("text", "github"):
         for warning in report.warnings:
@@ -174,6 +197,24 @@ def _audit(args: argparse.Namespace) -> int:
     for error in report.errors:
         print(f"{PROG}: error: {error}", file=sys.stderr)
     return report.exit_code
+
+
+def _fix(report: AuditReport, args: argparse.Namespace, output: str) -> int:
+    """Apply (or, with --dry-run, diff) the automatic fixes; the number of findings fixed.
+    The diff and what was done go to stdout in text format, to stderr otherwise."""
+    from .add.fixes import fix_findings
+
+    result = fix_findings(report.root, report.findings, dry_run=args.dry_run, force=args.force)
+    stream = sys.stdout if output == "text" else sys.stderr
+    if args.dry_run:
+        stream.write(result.diff)
+    verb = "would fix" if args.dry_run else "fixed"
+    for path, codes in result.fixed.items():
+        print(f"{verb}: {path} ({', '.join(sorted(set(codes)))})", file=stream)
+    for reason in result.skipped:
+        print(f"not fixed: {reason}", file=stream)
+    print(f"{verb} {result.count} finding{'s' * (result.count != 1)}.", file=stream)
+    return result.count
 
 
 def _add(args: argparse.Namespace) -> int:

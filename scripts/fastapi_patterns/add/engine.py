@@ -23,7 +23,7 @@ from .record import MANIFEST, record, recorded_hash
 from .refusal import AddRefused
 from .wiring import Unsupported, wire
 
-_KNOWN = frozenset(p.wiring.name for p in PATTERNS.values())
+_KNOWN = frozenset(p.wiring.name for p in PATTERNS.values() if p.wiring)
 
 
 @dataclass
@@ -60,9 +60,18 @@ def add_patterns(
     manifest = _read(root / manifest_rel)
 
     modules: dict[str, bytes] = {}
+    nothing_to_add: set[str] = set()  # built from the project, which needs none of it
     for pattern in patterns:
         rel = module_path(target, pattern.module)
-        content = modules[rel] = render_module(pattern, sqlalchemy=target.uses_sqlalchemy)
+        if pattern.build is not None:
+            built, notes = pattern.build(root, target, rel)
+            result.notes += notes
+            if built is None:
+                nothing_to_add.add(pattern.name)
+                continue
+            content = modules[rel] = built
+        else:
+            content = modules[rel] = render_module(pattern, sqlalchemy=target.uses_sqlalchemy)
         existing = _read(root / rel)
         if existing == content:
             result.unchanged.append(rel)
@@ -81,10 +90,12 @@ def add_patterns(
     if source is None:
         raise AddRefused(f"{target.file} cannot be read.")
     wirings = [
-        (target.import_from(f"{target.modules_package}.{p.module}"), p.wiring) for p in patterns
+        (target.import_from(f"{target.modules_package}.{p.module}"), p.wiring)
+        for p in patterns
+        if p.wiring
     ]
     try:
-        patched = wire(source, target.attr, wirings, _KNOWN)
+        patched = wire(source, target.attr, wirings, _KNOWN) if wirings else source
     except Unsupported as error:
         raise AddRefused(
             f"Cannot wire {target.reference} in {target.file} safely: {error}. Nothing was"
@@ -93,14 +104,21 @@ def add_patterns(
         ) from None
     if patched != source:
         _check_insertions_only(target.file, source, patched)
+    for pattern in patterns:
+        if pattern.transform is not None:  # after the insertions-only check: it rewrites
+            patched = _transformed(root, target, pattern, patched)
+    if patched != source:
         changes[target.file] = patched
         result.patched.append(target.file)
     else:
         result.unchanged.append(target.file)
 
     recorded = {_from_project(target, rel): content for rel, content in modules.items()}
-    new_manifest = record(manifest, result.patterns, recorded)
-    if new_manifest != manifest:
+    adds_modules = [  # a transform adds no module
+        p.name for p in patterns if p.transform is None and p.name not in nothing_to_add
+    ]
+    new_manifest = record(manifest, adds_modules, recorded) if adds_modules else manifest
+    if new_manifest is not None and new_manifest != manifest:
         changes[manifest_rel] = new_manifest
         (result.created if manifest is None else result.patched).append(manifest_rel)
     else:
@@ -123,13 +141,40 @@ def add_patterns(
     return result
 
 
+def _transformed(root: Path, target: Target, pattern: Pattern, source: bytes) -> bytes:
+    from .lifespan import LifespanUnsupported, hooks_elsewhere
+    from .lifespan import manual_lines as lifespan_lines
+
+    assert pattern.transform is not None
+    try:
+        changed = pattern.transform(source, target.attr)
+    except Unsupported as error:
+        lines = error.lines if isinstance(error, LifespanUnsupported) else lifespan_lines([])
+        raise AddRefused(
+            f"Cannot add {pattern.name} to {target.reference} in {target.file} safely: {error}."
+            " Nothing was written; write it by hand:",
+            lines,
+        ) from None
+    elsewhere = hooks_elsewhere(root, str(PurePosixPath(target.file).parent), target.file)
+    if changed != source and elsewhere:
+        raise AddRefused(
+            f"Cannot add {pattern.name} to {target.reference} safely: {', '.join(elsewhere)}"
+            " also register event hooks, which FastAPI stops running once the app has a"
+            " lifespan; move them into it first. Nothing was written."
+        )
+    return changed
+
+
 def manual_lines(target: Target, patterns: list[Pattern]) -> list[str]:
+    patterns = [p for p in patterns if p.wiring]
     lines = [f"  # at the top of {target.file}:"]
     for pattern in patterns:
+        assert pattern.wiring is not None
         module = target.import_from(f"{target.modules_package}.{pattern.module}")
         lines.append(f"  from {module} import {pattern.wiring.name}")
     lines.append("  # right after the app is created (inside its factory, before `return`):")
     for pattern in patterns:
+        assert pattern.wiring is not None
         where = "  # after any other add_middleware call" if pattern.wiring.outermost else ""
         lines.append("  " + pattern.wiring.statement.format(app=target.attr) + where)
     modules = ", ".join(module_path(target, p.module) for p in patterns)

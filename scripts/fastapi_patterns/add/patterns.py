@@ -7,10 +7,21 @@ generated project's settings, structlog or orjson. Only the standard library at 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..assets import project_templates
 from ..errors import TemplateError
+from . import health, settings
+
+if TYPE_CHECKING:
+    from .locate import Target
+
+# A module made from the project's own code: (root, target, module path) -> the content (None:
+# nothing to add) and notes.
+Builder = Callable[[Path, "Target", str], tuple[bytes | None, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -29,8 +40,12 @@ class Pattern:
     name: str
     summary: str
     module: str  # the new module's file stem
-    template: str  # below assets/project/
-    wiring: Wiring
+    template: str  # below assets/project/ (assets/ for a pattern with a `build`)
+    wiring: Wiring | None  # None: the module is only there to be imported
+    build: Builder | None = None  # instead of rendering `template` as it is
+    # Rewrites the app's module (source, app or factory name) -> source, instead of adding
+    # a module; raises wiring.Unsupported (with `lines` to write by hand) when unsafe.
+    transform: Callable[[bytes, str], bytes] | None = None
 
 
 PATTERNS: dict[str, Pattern] = {
@@ -54,9 +69,41 @@ PATTERNS: dict[str, Pattern] = {
                 outermost=True,
             ),
         ),
+        Pattern(
+            name="settings",
+            summary="a pydantic-settings module for the environment variables the app reads",
+            module="settings",
+            template=settings.TEMPLATE,
+            wiring=None,
+            build=settings.build_module,
+        ),
+        Pattern(
+            name="health",
+            summary="/health/live, /health/ready, /health: readiness checks for what the app uses",
+            module="health",
+            template=health.TEMPLATE,
+            wiring=Wiring("health_router", "{app}.include_router(health_router)"),
+            build=health.build_module,
+        ),
+        Pattern(
+            name="lifespan",
+            summary="on_event/add_event_handler hooks turned into one lifespan (composed with"
+            " an existing one)",
+            module="",
+            template="",
+            wiring=None,
+            build=lambda root, target, rel: (None, []),
+            transform=lambda source, attr: _lifespan(source, attr),
+        ),
     )
 }
 ALL = "all"
+
+
+def _lifespan(source: bytes, attr: str) -> bytes:
+    from .lifespan import convert  # libcst: imported only when the pattern runs
+
+    return convert(source, attr)
 
 
 def expand(names: list[str]) -> list[Pattern]:
