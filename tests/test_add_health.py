@@ -86,6 +86,21 @@ def test_checks_the_engine_and_client_bound_at_module_level(tmp_path: Path) -> N
     assert result.notes == []
 
 
+def test_engines_in_the_apps_tests_are_neither_checks_nor_notes(tmp_path: Path) -> None:
+    root = write(tmp_path, SQLALCHEMY_ASYNC.files)
+    (root / "app/tests").mkdir()
+    (root / "app/tests/__init__.py").write_text("")
+    (root / "app/tests/conftest.py").write_text(
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+        "test_engine = create_async_engine('sqlite+aiosqlite://')\n\n\n"
+        "def make():\n    return create_async_engine('sqlite+aiosqlite://')\n"
+    )
+    result = add_patterns(root, ["health"])
+    assert checks_line(root, SQLALCHEMY_ASYNC) == ['"database": _check_database,']
+    assert "from app.db import engine" in (root / "app/core/health.py").read_text()
+    assert result.notes == []
+
+
 @pytest.mark.parametrize("shape", [FLAT, SRC], ids=lambda s: s.id)
 def test_a_client_made_inside_a_function_is_a_note_not_a_check(
     shape: Shape, tmp_path: Path

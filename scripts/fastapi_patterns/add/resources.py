@@ -13,6 +13,7 @@ import ast
 from dataclasses import dataclass
 
 from ..audit.project import Module, ProjectIndex
+from ..audit.request_path import is_test_module
 
 # Fully qualified factory -> (check name, whether the client is async).
 _FACTORIES: dict[str, tuple[str, bool]] = {
@@ -114,13 +115,15 @@ def shown_path(folder: str, relpath: str) -> str:
 
 
 def in_package(index: ProjectIndex, package: str) -> list[Module]:
-    """The index's modules of `package`, by path: not tests, scripts or a second copy."""
+    """The index's modules of `package`, by path: not tests (`tests/`, `test_*.py`,
+    conftest.py), scripts or a second copy."""
     return sorted(
         (
             module
             for module in index.modules.values()
             if (module.name == package or module.name.startswith(f"{package}."))
             and "@" not in module.name
+            and not is_test_module(module)  # a test's engine is not the app's
         ),
         key=lambda module: module.relpath,
     )
