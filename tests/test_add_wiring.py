@@ -124,6 +124,34 @@ app = build()
     assert patched(after) == after
 
 
+def test_returns_of_functions_nested_in_the_factory_are_not_its_own() -> None:
+    # A route defined inside the factory returns from the route, not from the factory.
+    source = """\
+from fastapi import FastAPI
+
+
+def create_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/")
+    def index() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    class Helper:
+        def value(self) -> int:
+            return 1
+
+    return app
+"""
+    after = patched(source, "create_app")
+    assert (
+        "    app = FastAPI()\n    install_problem_details(app)\n"
+        "    app.add_middleware(RequestContextMiddleware)\n" in after
+    )
+    assert len(added_lines(source, after)) == 5  # a blank line, two imports, two calls
+    assert patched(after, "create_app") == after
+
+
 def test_factory_named_directly() -> None:
     source = (
         "from fastapi import FastAPI\n\n\ndef create_app() -> FastAPI:\n"

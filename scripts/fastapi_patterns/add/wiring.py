@@ -67,12 +67,36 @@ def find_scope(module: cst.Module, attr: str) -> Scope:
     returned = _returned_name(statements[-1]) if statements else None
     if returned is None:
         raise Unsupported(f"`{name}` does not end with `return <the app>`")
-    if len(m.findall(function, m.Return())) != 1:
+    if _own_returns(function) != 1:
         raise Unsupported(f"`{name}` returns in more than one place")
     index = _assignment(statements, returned)
     if index is None:
         raise Unsupported(f"`{name}` does not assign `{returned}` in its own body")
     return Scope(name, returned, index)
+
+
+class _ReturnCounter(cst.CSTVisitor):
+    """The `return`s of one function: those of functions and classes nested in it (a route
+    defined inside the factory, say) return from something else."""
+
+    def __init__(self, function: cst.FunctionDef) -> None:
+        self.function = function
+        self.count = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.function
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.count += 1
+
+
+def _own_returns(function: cst.FunctionDef) -> int:
+    counter = _ReturnCounter(function)
+    function.visit(counter)
+    return counter.count
 
 
 def _wire_one(
