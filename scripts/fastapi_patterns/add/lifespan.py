@@ -23,7 +23,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from .cstedit import add_stdlib_import, keyword, with_keyword, without_keyword
-from .wiring import Scope, Unsupported, find_scope
+from .wiring import Scope, Unsupported, find_scope, scope_body, with_scope_body
 
 EVENTS = ("startup", "shutdown")
 _REGISTER = ("on_event", "add_event_handler")
@@ -76,7 +76,7 @@ def convert(source: bytes, attr: str) -> bytes:
     if not _registers(module):
         return source
     scope = find_scope(module, attr)
-    body = _body(module, scope)
+    body = scope_body(module, scope)
     plan = _plan(module, scope, body)
     constructor = _constructor(body[scope.anchor])
     existing = keyword(constructor, "lifespan")
@@ -90,7 +90,7 @@ def convert(source: bytes, attr: str) -> bytes:
     app_type = cst.Module(body=[]).code_for_node(constructor.func)
     function = _lifespan_function(name, app_type, plan.hooks, existing, module, body)
     new_body = _rewrite(body, scope, plan, name, function)
-    module = _with_body(module, scope, new_body)
+    module = with_scope_body(module, scope, new_body)
     if plan.trailing:
         module = module.with_changes(footer=[*plan.trailing, *module.footer])
     for from_module, imported in (
@@ -380,23 +380,3 @@ def _free_name(module: cst.Module, wanted: str) -> str:
         number += 1
         name = f"{wanted}_{number}"
     return name
-
-
-def _body(module: cst.Module, scope: Scope) -> list[cst.BaseStatement]:
-    if scope.factory is None:
-        return list(module.body)
-    function = _function(module.body, scope.factory)
-    assert function is not None and isinstance(function.body, cst.IndentedBlock)
-    return list(function.body.body)
-
-
-def _with_body(module: cst.Module, scope: Scope, body: list[cst.BaseStatement]) -> cst.Module:
-    if scope.factory is None:
-        return module.with_changes(body=body)
-    replaced = []
-    for statement in module.body:
-        if isinstance(statement, cst.FunctionDef) and statement.name.value == scope.factory:
-            assert isinstance(statement.body, cst.IndentedBlock)
-            statement = statement.with_changes(body=statement.body.with_changes(body=body))
-        replaced.append(statement)
-    return module.with_changes(body=replaced)

@@ -103,7 +103,7 @@ def _wire_one(
     module: cst.Module, attr: str, import_module: str, wiring: Wiring, known: frozenset[str]
 ) -> cst.Module:
     scope = find_scope(module, attr)
-    body = _scope_body(module, scope)
+    body = scope_body(module, scope)
     if not _uses(body, wiring.name):
         position = scope.anchor + 1
         if wiring.outermost:
@@ -118,11 +118,12 @@ def _wire_one(
             blank = [cst.EmptyLine()] * (1 if scope.factory else 2)
             statement = statement.with_changes(leading_lines=blank)
         body = [*body[:position], statement, *body[position:]]
-        module = _with_scope_body(module, scope, body)
+        module = with_scope_body(module, scope, body)
     return _add_import(module, import_module, wiring.name)
 
 
-def _scope_body(module: cst.Module, scope: Scope) -> list[cst.BaseStatement]:
+def scope_body(module: cst.Module, scope: Scope) -> list[cst.BaseStatement]:
+    """The statements of the scope that builds the app: the module's, or the factory's."""
     if scope.factory is None:
         return list(module.body)
     function = _function(module.body, scope.factory)
@@ -130,7 +131,8 @@ def _scope_body(module: cst.Module, scope: Scope) -> list[cst.BaseStatement]:
     return list(function.body.body)
 
 
-def _with_scope_body(module: cst.Module, scope: Scope, body: list[cst.BaseStatement]) -> cst.Module:
+def with_scope_body(module: cst.Module, scope: Scope, body: list[cst.BaseStatement]) -> cst.Module:
+    """`module` with the statements of the app's scope replaced by `body`."""
     if scope.factory is None:
         return module.with_changes(body=body)
     replaced = []
