@@ -7,7 +7,9 @@ app has a POST /items route taking a JSON body, so a bad body shows the validati
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -425,3 +427,14 @@ app.include_router(meta.router, prefix="/api")
     "app.main:app",
     "app",
 )
+
+
+def ruff_findings(path: Path) -> list[tuple[str, str]]:
+    """ruff's findings on one file (a fixed rule set, no project configuration): what a
+    patch must not add to."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E,F,W,I,B,UP",
+         "--line-length", "100", "--output-format", "json", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return sorted((f["code"], f["message"]) for f in json.loads(result.stdout))

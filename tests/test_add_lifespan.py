@@ -7,15 +7,13 @@ the order Starlette ran the hooks. Refusals leave the tree byte-identical.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from add_fixtures import git_commit_all, snapshot, write
+from add_fixtures import git_commit_all, ruff_findings, snapshot, write
 from fastapi_patterns.add.engine import add_patterns
 from fastapi_patterns.add.refusal import AddRefused
 from fastapi_patterns.commands import main
@@ -160,15 +158,6 @@ def project(root: Path, main_source: str, **extra: str) -> Path:
     write(root, files)
     git_commit_all(root)
     return root
-
-
-def ruff_findings(path: Path) -> list[tuple[str, str]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E,F,W,I,B,UP",
-         "--line-length", "100", "--output-format", "json", str(path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    return sorted((f["code"], f["message"]) for f in json.loads(result.stdout))
 
 
 @pytest.mark.parametrize("shape", list(APPS))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from add_fixtures import git_commit_all, snapshot, write
+from add_fixtures import git_commit_all, ruff_findings, snapshot, write
 from fastapi_patterns.add.fixes import FIXABLE
 from fastapi_patterns.audit import audit
 from fastapi_patterns.audit.registry import all_rules
@@ -115,15 +115,6 @@ def fix(capsys: pytest.CaptureFixture[str], root: Path, *options: str) -> tuple[
     code = main(["audit", str(root), "--no-ruff", "--fix", *options])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def ruff_findings(path: Path) -> list[tuple[str, str]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E,F,W,I,B,UP",
-         "--line-length", "100", "--output-format", "json", str(path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    return sorted((f["code"], f["message"]) for f in json.loads(result.stdout))
 
 
 def test_fixable_flags_are_exactly_what_fix_does() -> None:
