@@ -8,6 +8,7 @@ is certain rather than a race: the output is several times what the pipe holds.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -86,16 +87,30 @@ def test_output_is_larger_than_the_pipe(noisy: Path) -> None:
         assert len(done.stdout) > 3 * PIPE_SIZE, (label, len(done.stdout))
 
 
+@contextlib.contextmanager
+def reaped(child: subprocess.Popen[bytes]) -> Iterator[None]:
+    """A failed assertion must not leave the command running into later tests."""
+    try:
+        yield
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        if child.stderr is not None:
+            child.stderr.close()
+
+
 def test_a_reader_going_away_ends_the_command_quietly(noisy: Path) -> None:
     for label, args in invocations(noisy):
         read_end, write_end = small_pipe()
         child = subprocess.Popen(
             args, stdout=write_end, stderr=subprocess.PIPE, env=environment(noisy.parent)
         )
-        os.close(write_end)
-        first = read_line(read_end)
-        os.close(read_end)  # `| head -1` exits here
-        _, stderr = child.communicate(timeout=60)
+        with reaped(child):
+            os.close(write_end)
+            first = read_line(read_end)
+            os.close(read_end)  # `| head -1` exits here
+            _, stderr = child.communicate(timeout=60)
         assert first.strip(), label
         assert child.returncode == 141, (label, child.returncode, stderr)
         assert stderr == b"", (label, stderr)
@@ -111,12 +126,13 @@ def test_ctrl_c_ends_the_command_quietly_with_130(noisy: Path) -> None:
             stderr=subprocess.PIPE,
             env=environment(noisy.parent),
         )
-        os.close(write_end)
-        read_line(read_end)  # it is inside the command, and cannot finish: the pipe is full
-        child.send_signal(signal.SIGINT)
-        with os.fdopen(read_end, "rb") as rest:
-            rest.read()
-        stderr = child.communicate(timeout=60)[1]
+        with reaped(child):
+            os.close(write_end)
+            read_line(read_end)  # it is inside the command, and cannot finish: the pipe is full
+            child.send_signal(signal.SIGINT)
+            with os.fdopen(read_end, "rb") as rest:
+                rest.read()
+            stderr = child.communicate(timeout=60)[1]
         assert child.returncode == 130, (label, child.returncode, stderr)
         assert stderr == b"", (label, stderr)
 

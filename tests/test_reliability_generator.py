@@ -190,10 +190,15 @@ def test_read_only_target_is_a_clear_error(tmp_path_factory: pytest.TempPathFact
 # Runs the real command with writes limited to FILE_LIMIT bytes per file: small files are
 # written, the first larger one fails with EFBIG ("File too large"), halfway through.
 FILE_LIMIT = 2000
+# The limited process must not write bytecode caches: a .pyc larger than the limit is written
+# short without an error (a partial write returns a count, importlib does not check it) and
+# then breaks every later import of that module, in every test that follows (found when the
+# suite ran shuffled and this test was the first to import fastapi_patterns.generate).
 LIMITED = """
 import os, resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
 resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 os.execv(sys.argv[1], sys.argv[1:])
 """
 
