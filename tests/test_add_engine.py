@@ -290,3 +290,20 @@ def test_refusal_under_json_carries_the_manual_lines(
     assert "is not assigned at the top level" in report["error"]
     assert "  install_problem_details(app)" in report["manual"]
     assert snapshot(root) == before
+
+
+def test_a_project_the_generator_wrote_has_every_pattern_already(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fastapi_patterns.cli import main as create
+
+    root = tmp_path / "svc"
+    assert create(["svc", "--dir", str(root), "--no-env", "--python", "3.11"]) == 0
+    git_commit_all(root)
+    capsys.readouterr()
+    before = snapshot(root)
+    assert main(["add", "all", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "create-fastapi-app generated this project" in out
+    assert "nothing to do" in out
+    assert snapshot(root) == before

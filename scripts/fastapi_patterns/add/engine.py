@@ -19,7 +19,7 @@ from .gitstate import uncommitted
 from .locate import Target, locate, module_path
 from .notes import http_middleware
 from .patterns import PATTERNS, Pattern, expand, render_module
-from .record import MANIFEST, record, recorded_hash
+from .record import MANIFEST, generated_by_us, record, recorded_hash
 from .refusal import AddRefused
 from .wiring import Unsupported, wire
 
@@ -58,6 +58,15 @@ def add_patterns(
     changes: dict[str, bytes] = {}
     manifest_rel = _join(target.project_root, MANIFEST)
     manifest = _read(root / manifest_rel)
+    if generated_by_us(manifest):
+        # A generated project has every pattern built in, wired its own way (a factory
+        # reading the environment), which the wiring patch rightly does not recognise.
+        result.notes.append(
+            f"{manifest_rel} says create-fastapi-app generated this project: "
+            f"{', '.join(result.patterns)} {'is' if len(patterns) == 1 else 'are'} part of it"
+            " already; nothing to do."
+        )
+        return result
 
     modules: dict[str, bytes] = {}
     nothing_to_add: set[str] = set()  # built from the project, which needs none of it

@@ -74,3 +74,23 @@ def recorded_hash(existing: bytes | None, path: str) -> str | None:
     files = data.get("files") if isinstance(data, dict) else None
     value = files.get(path) if isinstance(files, dict) else None
     return value if isinstance(value, str) else None
+
+
+_GENERATED_MODULES = ("/core/errors.py", "/core/middleware.py", "/services/health.py")
+
+
+def generated_by_us(existing: bytes | None) -> bool:
+    """Whether the manifest is the generator's own (a project create-fastapi-app wrote),
+    not one `add` started in a project of somebody else's."""
+    if existing is None:
+        return False
+    try:
+        data = YAML(typ="safe").load(existing)
+    except YAMLError:
+        return False
+    if not isinstance(data, dict) or data.get("generator") != "create-fastapi-app":
+        return False
+    # and it still records the generated modules the patterns live in
+    files = data.get("files")
+    names = [str(name) for name in files] if isinstance(files, dict) else []
+    return all(any(n.endswith(module) for n in names) for module in _GENERATED_MODULES)
