@@ -28,6 +28,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -817,6 +818,36 @@ class RedisServer(Server):
                     raise ConnectionError(f"Redis closed the connection after {command!r}.")
                 reply += chunk
         return reply[:-2]
+
+
+class MongoWireServer(Server):
+    """tests/mongo_wire.py: a stand-in that answers a driver's handshake and ping, no data.
+
+    No MongoDB server is installable here (see that module), so this is the one server in
+    this file that is not the real thing; it stops and restarts like the others.
+    """
+
+    kind = "MongoDB stand-in"
+    TOOLS = ()
+    ready_marker = "listening on"
+
+    @classmethod
+    def tool_path(cls, tool: str) -> str:
+        return tool
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://{self.host}:{self._require_port()}"
+
+    def _command(self, port: int) -> list[str]:
+        return [sys.executable, str(Path(__file__).with_name("mongo_wire.py")), str(port)]
+
+    def _ping(self, port: int) -> bool:
+        try:
+            with socket.create_connection((self.host, port), timeout=1):
+                return True
+        except OSError:
+            return False
 
 
 # -- safety net ---------------------------------------------------------------------

@@ -3,10 +3,13 @@
 Each shape gets a small test suite of its own (tests/test_app.py, run with TestClient against
 its own routes), committed with it. The suite runs in a subprocess before and after `add all`
 and must pass both times; then one real uvicorn process per shape serves the patched app and
-shows the new behaviour over HTTP. The SQLAlchemy-async and SQLModel shapes run on a real
-PostgreSQL of their own, which is stopped (readiness 503 naming the database) and restarted
-(readiness 200 again). On every shape ruff finds nothing new in the patched module and a
-second run changes nothing. Refusals of `all` (a dirty file, an own /health route, a module of
+shows the new behaviour over HTTP. The SQLAlchemy-async and SQLModel (async and sync) shapes
+run on a real PostgreSQL of their own, which is stopped (readiness 503 naming the database) and
+restarted (readiness 200 again); the Motor and PyMongo shapes do the same against
+tests/mongo_wire.py, a wire-protocol stand-in, because no MongoDB server installs here. The
+add_event_handler shape no longer imports on Starlette 1 (its own tests fail before), and
+passes them after. On every shape ruff finds nothing new in the patched module and a second
+run changes nothing. Refusals of `all` (a dirty file, an own /health route, a module of
 the user's on the path `add` writes) leave every file byte-identical.
 """
 
@@ -42,10 +45,11 @@ from add_fixtures import (
 from fastapi_patterns.add.engine import add_patterns
 from fastapi_patterns.add.patterns import ALL
 from fastapi_patterns.commands import main
-from servers import PostgresServer, RedisServer, require_binary
+from servers import MongoWireServer, PostgresServer, RedisServer, Server, require_binary
 from service import Service, base_env
 from test_add_health import PROBLEM, _until
-from test_add_lifespan import _LOG_HELPER, EXISTING_LIFESPAN, MODULE_LEVEL
+from test_add_lifespan import _LOG_HELPER, ADD_EVENT_HANDLER, EXISTING_LIFESPAN, MODULE_LEVEL
+from test_add_lifespan import FACTORY as FACTORY_WITH_HOOKS
 
 # -- shapes not in add_fixtures ------------------------------------------------------------
 
@@ -69,6 +73,8 @@ def _hooks_shape(shape_id: str, main_source: str) -> Shape:
 
 ON_EVENT = _hooks_shape("on-event", MODULE_LEVEL)
 LIFESPAN = _hooks_shape("existing-lifespan", EXISTING_LIFESPAN)
+HOOKED_FACTORY = _hooks_shape("factory-with-hooks", FACTORY_WITH_HOOKS)
+EVENT_HANDLERS = _hooks_shape("add-event-handler", ADD_EVENT_HANDLER)
 
 # SQLModel on PostgreSQL the async way (asyncpg; the suite has no sync PostgreSQL driver):
 # SQLAlchemy's async engine, SQLModel's own AsyncSession, tables created in the lifespan.
@@ -154,6 +160,190 @@ async def list_heroes(session: Session) -> list[Hero]:
     "app",
 )
 
+# SQLModel the sync way: psycopg 3, sync routes FastAPI runs in its thread pool; the
+# readiness check `add` writes pings this engine in a thread.
+SQLMODEL_SYNC = Shape(
+    "sqlmodel-sync",
+    {
+        "pyproject.toml": """\
+[project]
+name = "heroes"
+version = "0.1.0"
+dependencies = ["fastapi", "uvicorn", "sqlmodel", "psycopg[binary]"]
+""",
+        "app/__init__.py": "",
+        "app/routers.py": FLAT.files["app/routers/items.py"],
+        "app/models.py": SQLMODEL.files["app/models.py"],
+        "app/db.py": """\
+import os
+from collections.abc import Iterator
+
+from sqlmodel import Session, SQLModel, create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"])
+
+
+def create_tables() -> None:
+    SQLModel.metadata.create_all(engine)
+
+
+def get_session() -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session
+""",
+        "app/main.py": """\
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from sqlmodel import Session, select
+
+from .db import create_tables, get_session
+from .models import Hero, HeroCreate
+from .routers import router
+
+create_tables()
+app = FastAPI(title="Heroes")
+app.include_router(router)
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@app.post("/heroes")
+def create_hero(hero: HeroCreate, session: SessionDep) -> Hero:
+    row = Hero.model_validate(hero)
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+@app.get("/heroes")
+def list_heroes(session: SessionDep) -> list[Hero]:
+    return list(session.exec(select(Hero).order_by(Hero.id)))
+""",
+    },
+    "app/main.py",
+    "app.main:app",
+    "app",
+)
+
+
+def _mongo_shape(shape_id: str, client_module: str, main_source: str) -> Shape:
+    """A notes API whose MongoDB client is made at module level in app/db.py."""
+    files = {
+        "pyproject.toml": f"""\
+[project]
+name = "notes"
+version = "0.1.0"
+dependencies = ["fastapi", "uvicorn", "{shape_id}"]
+""",
+        "app/__init__.py": "",
+        "app/routers.py": FLAT.files["app/routers/items.py"],
+        "app/db.py": client_module,
+        "app/main.py": main_source,
+    }
+    return Shape(shape_id, files, "app/main.py", "app.main:app", "app")
+
+
+# Motor, the asyncio driver most existing apps use (deprecated in favour of PyMongo's own
+# async API, which the next shape uses), with nothing to close it.
+MOTOR = _mongo_shape(
+    "motor",
+    """\
+import os
+
+from motor.motor_asyncio import AsyncIOMotorClient
+
+client = AsyncIOMotorClient(os.environ["MONGODB_URL"], serverSelectionTimeoutMS=3000)
+""",
+    """\
+from typing import Any
+
+from fastapi import FastAPI
+
+from .db import client
+from .routers import router
+
+app = FastAPI(title="Notes")
+app.include_router(router)
+
+
+@app.get("/server")
+async def server_status() -> dict[str, Any]:
+    return await client.admin.command("ping")
+""",
+)
+
+# PyMongo's AsyncMongoClient, closed by the app's own lifespan (which `add` composes with).
+PYMONGO_ASYNC = _mongo_shape(
+    "pymongo",
+    """\
+import os
+
+from pymongo import AsyncMongoClient
+
+client: AsyncMongoClient = AsyncMongoClient(
+    os.environ["MONGODB_URL"], serverSelectionTimeoutMS=3000
+)
+""",
+    """\
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from .db import client
+from .routers import router
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await client.aclose()
+
+
+app = FastAPI(title="Notes", lifespan=lifespan)
+app.include_router(router)
+
+
+@app.get("/server")
+async def server_status() -> dict[str, Any]:
+    return await client.admin.command("ping")
+""",
+)
+
+# The tutorial shape: main.py and its neighbours at the top level, no package. The new
+# modules go beside main.py, imported absolutely; ruff's isort rules are on, so the new
+# imports must land in the project's own section.
+TOP_LEVEL = Shape(
+    "top-level",
+    {
+        "pyproject.toml": f"""\
+{_HOOKS_PYPROJECT}
+[tool.ruff.lint]
+extend-select = ["I"]
+""",
+        "routers.py": FLAT.files["app/routers/items.py"],
+        "main.py": """\
+from fastapi import FastAPI
+
+from routers import router
+
+app = FastAPI(title="Shop")
+app.include_router(router)
+
+
+@app.get("/")
+async def root() -> dict[str, str]:
+    return {"name": "shop"}
+""",
+    },
+    "main.py",
+    "main:app",
+    "",
+)
+
 # -- each shape's own test suite -----------------------------------------------------------
 
 _ITEM_TESTS = """\
@@ -172,13 +362,23 @@ def test_price_must_be_a_number() -> None:
     assert response.status_code == {bad_body_status}
 """
 
-# What each shape's owner tests beyond the items route.
-_EXTRA_TESTS = {
-    FLAT.id: """
+_ROOT_TEST = """
 
 def test_root() -> None:
     assert TestClient(app).get("/").json() == {"name": "shop"}
-""",
+"""
+
+_SERVER_ANSWERS = """
+
+def test_the_server_answers() -> None:
+    with TestClient(app) as client:
+        assert client.get("/server").json() == {"ok": 1.0}
+"""
+
+# What each shape's owner tests beyond the items route.
+_EXTRA_TESTS = {
+    FLAT.id: _ROOT_TEST,
+    TOP_LEVEL.id: _ROOT_TEST,
     FACTORY.id: """
 from app.main import create_app
 
@@ -222,6 +422,30 @@ def test_lifespan_runs_around_the_client() -> None:
         assert "lifespan-enter" in log.read_text().split()
     assert log.read_text().split()[-1] == "lifespan-exit"
 """,
+    HOOKED_FACTORY.id: """
+import os
+from pathlib import Path
+
+
+def test_hooks_run_around_the_client() -> None:
+    log = Path(os.environ["HOOKS_LOG"])
+    log.unlink(missing_ok=True)
+    with TestClient(app):
+        assert log.read_text().split() == ["warm", "startup"]
+    assert log.read_text().split() == ["warm", "startup", "shutdown"]
+""",
+    EVENT_HANDLERS.id: """
+import os
+from pathlib import Path
+
+
+def test_handlers_run_around_the_client() -> None:
+    log = Path(os.environ["HOOKS_LOG"])
+    log.unlink(missing_ok=True)
+    with TestClient(app):
+        assert log.read_text().split() == ["startup"]
+    assert log.read_text().split() == ["startup", "shutdown"]
+""",
     SQLALCHEMY_ASYNC.id: """
 
 def test_now_comes_from_the_database() -> None:
@@ -249,7 +473,10 @@ def test_a_hero_is_stored() -> None:
         assert created.json()["id"] >= 1
         assert name in [hero["name"] for hero in client.get("/heroes").json()]
 """,
+    MOTOR.id: _SERVER_ANSWERS,
+    PYMONGO_ASYNC.id: _SERVER_ANSWERS,
 }
+_EXTRA_TESTS[SQLMODEL_SYNC.id] = _EXTRA_TESTS[SQLMODEL.id]
 
 
 def own_suite(shape: Shape) -> dict[str, str]:
@@ -268,8 +495,11 @@ def own_suite(shape: Shape) -> dict[str, str]:
     }
 
 
-def run_own_suite(root: Path, env: dict[str, str]) -> tuple[int, str]:
-    """Run the project's own tests with this suite's Python; (tests passed, output)."""
+def run_own_suite(root: Path, env: dict[str, str], *, broken_by: str = "") -> tuple[int, str]:
+    """Run the project's own tests with this suite's Python; (tests passed, output).
+
+    `broken_by`: the app cannot import on the installed FastAPI, and the output names why.
+    """
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
         cwd=root,
@@ -281,6 +511,9 @@ def run_own_suite(root: Path, env: dict[str, str]) -> tuple[int, str]:
         check=False,
     )
     output = result.stdout + result.stderr
+    if broken_by:
+        assert result.returncode != 0 and broken_by in output, output
+        return 0, output
     assert result.returncode == 0, output
     passed = re.search(r"(\d+) passed", output)
     assert passed is not None, output
@@ -291,24 +524,36 @@ def run_own_suite(root: Path, env: dict[str, str]) -> tuple[int, str]:
 
 SERVED = [
     FLAT,
+    TOP_LEVEL,
     SRC,
     FACTORY,
     IN_INIT,
     ON_EVENT,
     LIFESPAN,
+    HOOKED_FACTORY,
+    EVENT_HANDLERS,
     BASE_HTTP_MIDDLEWARE,
     OWN_HANDLERS,
     SQLALCHEMY_ASYNC,
     REDIS_CLIENT,
     SQLMODEL,
+    SQLMODEL_SYNC,
+    MOTOR,
+    PYMONGO_ASYNC,
 ]
-ON_POSTGRES = (SQLALCHEMY_ASYNC, SQLMODEL)
+ON_POSTGRES = (SQLALCHEMY_ASYNC, SQLMODEL, SQLMODEL_SYNC)
+ON_MONGO = (MOTOR, PYMONGO_ASYNC)
 # The readiness checks `add all` finds in each shape's code (none: an empty list).
 READINESS_CHECKS = {
     SQLALCHEMY_ASYNC.id: ["database"],
     SQLMODEL.id: ["database"],
+    SQLMODEL_SYNC.id: ["database"],
     REDIS_CLIENT.id: ["redis"],
+    MOTOR.id: ["mongodb"],
+    PYMONGO_ASYNC.id: ["mongodb"],
 }
+# The SQLAlchemy URL scheme each PostgreSQL shape's driver needs.
+_POSTGRES_DRIVER = {SQLMODEL_SYNC.id: "postgresql+psycopg://"}
 
 
 def _postgres() -> PostgresServer:
@@ -328,17 +573,28 @@ def test_add_all_keeps_the_apps_tests_passing_and_serves_every_pattern(
 ) -> None:
     env = base_env(HOOKS_LOG=str(tmp_path / "hooks.log"))
     with contextlib.ExitStack() as stack:
-        postgres = stack.enter_context(_postgres()) if shape in ON_POSTGRES else None
-        if postgres is not None:
+        backing: Server | None = None  # the server this test stops: the app's database
+        if shape in ON_POSTGRES:
+            postgres = backing = stack.enter_context(_postgres())
             url = postgres.create_database("shop")
-            env["DATABASE_URL"] = url.replace("postgresql://", "postgresql+asyncpg://", 1)
+            driver = _POSTGRES_DRIVER.get(shape.id, "postgresql+asyncpg://")
+            env["DATABASE_URL"] = url.replace("postgresql://", driver, 1)
+        if shape in ON_MONGO:
+            mongo = backing = stack.enter_context(MongoWireServer())
+            env["MONGODB_URL"] = mongo.url
         if shape is REDIS_CLIENT:
             redis: RedisServer = request.getfixturevalue("redis_server")
             env["REDIS_URL"] = redis.url_for_db(3)
         root = write(tmp_path / "project", {**shape.files, **own_suite(shape)})
         git_commit_all(root)
 
-        before, _ = run_own_suite(root, env)
+        if shape is EVENT_HANDLERS:
+            # Starlette 1.0 removed add_event_handler and FastAPI did not bring it back, so
+            # this app no longer imports; the lifespan `add` writes in its place mends it.
+            before, _ = run_own_suite(root, env, broken_by="no attribute 'add_event_handler'")
+            before = len(re.findall(r"^def test_", (root / "tests/test_app.py").read_text(), re.M))
+        else:
+            before, _ = run_own_suite(root, env)
         result = add_patterns(root, [ALL])
         assert result.patched == [shape.app_file]
         after, _ = run_own_suite(root, env)
@@ -350,9 +606,10 @@ def test_add_all_keeps_the_apps_tests_passing_and_serves_every_pattern(
         with service:
             check_request_context(service.client)
             check_problems(service.client, own_validation_handler=shape is OWN_HANDLERS)
-            check_health(service.client, READINESS_CHECKS.get(shape.id, []))
-            if postgres is not None:
-                check_postgres_outage(service.client, postgres)
+            checks = READINESS_CHECKS.get(shape.id, [])
+            check_health(service.client, checks)
+            if backing is not None:
+                check_outage(service.client, backing, checks[0])
 
 
 def check_request_context(client: httpx.Client) -> None:
@@ -390,17 +647,17 @@ def check_health(client: httpx.Client, checks: list[str]) -> None:
     assert all(check["status"] == "ok" for check in ready.json()["checks"].values())
 
 
-def check_postgres_outage(client: httpx.Client, postgres: PostgresServer) -> None:
-    postgres.stop()
+def check_outage(client: httpx.Client, server: Server, check: str) -> None:
+    server.stop()
     down = client.get("/health/ready", headers={"X-Request-ID": "probe-all"})
     assert down.status_code == 503
     assert down.headers["content-type"] == PROBLEM
     problem = down.json()
-    assert problem["failed"] == ["database"]
-    assert problem["detail"] == "Not ready: database failed."
+    assert problem["failed"] == [check]
+    assert problem["detail"] == f"Not ready: {check} failed."
     assert problem["request_id"] == "probe-all"
-    assert client.get("/health/live").status_code == 200  # liveness never asks the database
-    postgres.start()  # same port, same data
+    assert client.get("/health/live").status_code == 200  # liveness never asks the server
+    server.start()  # same port (and for PostgreSQL the same data)
     _until(lambda: client.get("/health/ready").status_code == 200, 30, "readiness 200")
 
 

@@ -33,6 +33,8 @@ def test_relative_import_from_the_app_module(tmp_path: Path) -> None:
     assert target.import_from("svc.core.problem_details") == "..core.problem_details"
 
 
+_APP = "from fastapi import FastAPI\n\napp = FastAPI()\n"
+
 SEVERAL = {
     "one/__init__.py": "",
     "one/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
@@ -77,10 +79,27 @@ def test_bad_app_option(tmp_path: Path, reference: str, message: str) -> None:
         locate(write(tmp_path, SEVERAL), reference)
 
 
-def test_app_outside_a_package_is_refused(tmp_path: Path) -> None:
-    files = {"main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n"}
-    with pytest.raises(AddRefused, match="not inside a package"):
-        locate(write(tmp_path, files), None)
+def test_app_outside_a_package_gets_its_modules_beside_it(tmp_path: Path) -> None:
+    files = {
+        "service/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        "service/db.py": "engine = None\n",
+        "service/requirements.txt": "fastapi\n",
+    }
+    target, _ = locate(write(tmp_path, files), None)
+    assert (target.file, target.module) == ("service/main.py", "main")
+    assert target.modules_dir == "service"
+    assert target.package == ""
+    assert target.qualified("health") == "health"
+    assert target.import_from("health") == "health"  # absolute: no package to be relative to
+    assert {"main", "db", "health", "problem_details"} <= target.top_level_modules
+    assert module_path(target, "health") == "service/health.py"
+
+
+def test_app_in_a_package_imports_relatively(tmp_path: Path) -> None:
+    target, _ = locate(write(tmp_path, {"shop/__init__.py": "", "shop/main.py": _APP}), None)
+    assert (target.package, target.qualified("health")) == ("shop", "shop.health")
+    assert target.import_from("shop.health") == ".health"
+    assert target.top_level_modules == frozenset()
 
 
 def test_no_app(tmp_path: Path) -> None:

@@ -99,12 +99,14 @@ def add_patterns(
     if source is None:
         raise AddRefused(f"{target.file} cannot be read.")
     wirings = [
-        (target.import_from(f"{target.modules_package}.{p.module}"), p.wiring)
-        for p in patterns
-        if p.wiring
+        (target.import_from(target.qualified(p.module)), p.wiring) for p in patterns if p.wiring
     ]
     try:
-        patched = wire(source, target.attr, wirings, _KNOWN) if wirings else source
+        patched = (
+            wire(source, target.attr, wirings, _KNOWN, target.top_level_modules)
+            if wirings
+            else source
+        )
     except Unsupported as error:
         raise AddRefused(
             f"Cannot wire {target.reference} in {target.file} safely: {error}. Nothing was"
@@ -179,7 +181,7 @@ def manual_lines(target: Target, patterns: list[Pattern]) -> list[str]:
     lines = [f"  # at the top of {target.file}:"]
     for pattern in patterns:
         assert pattern.wiring is not None
-        module = target.import_from(f"{target.modules_package}.{pattern.module}")
+        module = target.import_from(target.qualified(pattern.module))
         lines.append(f"  from {module} import {pattern.wiring.name}")
     lines.append("  # right after the app is created (inside its factory, before `return`):")
     for pattern in patterns:

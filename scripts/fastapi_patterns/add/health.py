@@ -38,10 +38,12 @@ def build_module(root: Path, target: Target, rel: str) -> tuple[bytes | None, li
 
     folder = _import_root(target)
     import_root = root / folder
-    package = target.module.split(".")[0]
-    # `locate` made sure the app lives in a package (a folder).
-    index = build_index(import_root, [import_root / package])
-    own_module = f"{target.modules_package}.{PurePosixPath(rel).stem}"
+    package = target.package
+    if package:
+        index = build_index(import_root, [import_root / package])
+    else:  # a top-level app: the modules beside it are the app's code
+        index = build_index(import_root, files=sorted(import_root.glob("*.py")))
+    own_module = target.qualified(PurePosixPath(rel).stem)
     conflicts = conflicting_routes(index, package, PATHS, skip_module=own_module, folder=folder)
     if conflicts:
         listed = "; ".join(f"{c.where}: {c.method} {c.path}" for c in conflicts)

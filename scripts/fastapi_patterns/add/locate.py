@@ -35,18 +35,34 @@ class Target:
     attr: str  # the app (or factory) name at the module's top level
     project_root: str  # where .create-fastapi-app.yml lives ("" = the given folder)
     modules_dir: str  # the folder new modules go into
-    modules_package: str  # its dotted name, e.g. app.core
+    modules_package: str  # its dotted name, e.g. app.core; "" for an app outside a package
     uses_sqlalchemy: bool = False  # a runtime dependency on SQLAlchemy or SQLModel
+    # An app outside a package: the project's top-level module names, which its imports of
+    # them (and of the new modules beside it) name absolutely.
+    top_level_modules: frozenset[str] = frozenset()
 
     @property
     def reference(self) -> str:
         return f"{self.module}:{self.attr}"
 
+    @property
+    def package(self) -> str:
+        """The package the app lives in; "" when it is a top-level module."""
+        return self.module.split(".")[0] if self.modules_package else ""
+
+    def qualified(self, stem: str) -> str:
+        """The dotted name of the new module `stem`."""
+        return f"{self.modules_package}.{stem}" if self.modules_package else stem
+
     def import_from(self, module: str) -> str:
-        """`module` (a dotted name in the project) as the app's module imports it: relative."""
+        """`module` (a dotted name in the project) as the app's module imports it: relative
+        within a package, absolute from a top-level module (which has no package to be
+        relative to)."""
         importer = self.module.split(".")
         if not self.file.endswith("__init__.py"):
             importer = importer[:-1]  # a module's package; a package is its own
+        if not importer:
+            return module
         parts = module.split(".")
         common = 0
         while common < min(len(importer), len(parts)) and importer[common] == parts[common]:
@@ -60,11 +76,10 @@ def locate(root: Path, app_reference: str | None) -> tuple[Target, list[str]]:
     tree = Tree(root, warnings)
     app = _named(tree, app_reference) if app_reference else _only_app(tree, warnings)
     layout = for_app(tree, app)
-    if not layout.package or not layout.module:
-        raise AddRefused(
-            f"{app.file} is not inside a package, so new modules have no place to be"
-            " imported from; move the app into a package (a folder with __init__.py)."
-        )
+    if not layout.module:
+        raise AddRefused(f"{app.file} cannot be imported as a module; name the app with --app.")
+    if not layout.package:
+        return _top_level(tree, app, layout.import_root, layout.module), warnings
     package_dir = join(layout.import_root, layout.package)
     modules_dir, modules_package = package_dir, layout.package
     for folder in _HELPER_FOLDERS:
@@ -78,12 +93,35 @@ def locate(root: Path, app_reference: str | None) -> tuple[Target, list[str]]:
         project_root=layout.project_root,
         modules_dir=modules_dir,
         modules_package=modules_package,
-        uses_sqlalchemy=any(
-            d.runtime and d.name.lower() in _SQLALCHEMY
-            for d in collect(tree, tree.chain(layout.project_root))
-        ),
+        uses_sqlalchemy=_uses_sqlalchemy(tree, layout.project_root),
     )
     return target, warnings
+
+
+def _top_level(tree: Tree, app: App, folder: str, module: str) -> Target:
+    """An app in a module outside any package (`main.py` beside `db.py`): the new modules go
+    beside it, imported by their top-level names."""
+    # Imported here: the patterns' names are all this needs, and patterns imports locate.
+    from .patterns import PATTERNS
+
+    names = {n.removesuffix(".py") for n in tree.names(folder) if n.endswith(".py")}
+    names |= {pattern.module for pattern in PATTERNS.values()}
+    return Target(
+        file=app.file,
+        module=module,
+        attr=app.attr,
+        project_root=folder,
+        modules_dir=folder,
+        modules_package="",
+        uses_sqlalchemy=_uses_sqlalchemy(tree, folder),
+        top_level_modules=frozenset(names),
+    )
+
+
+def _uses_sqlalchemy(tree: Tree, project_root: str) -> bool:
+    return any(
+        d.runtime and d.name.lower() in _SQLALCHEMY for d in collect(tree, tree.chain(project_root))
+    )
 
 
 def _named(tree: Tree, reference: str) -> App:

@@ -115,13 +115,17 @@ def shown_path(folder: str, relpath: str) -> str:
 
 
 def in_package(index: ProjectIndex, package: str) -> list[Module]:
-    """The index's modules of `package`, by path: not tests (`tests/`, `test_*.py`,
-    conftest.py), scripts or a second copy."""
+    """The index's modules of `package` ("": the top-level modules), by path: not tests
+    (`tests/`, `test_*.py`, conftest.py), scripts or a second copy."""
     return sorted(
         (
             module
             for module in index.modules.values()
-            if (module.name == package or module.name.startswith(f"{package}."))
+            if (
+                module.name == package
+                or module.name.startswith(f"{package}.")
+                or (not package and "." not in module.name)
+            )
             and "@" not in module.name
             and not is_test_module(module)  # a test's engine is not the app's
         ),

@@ -59,7 +59,7 @@ def build_module(root: Path, target: Target, rel: str) -> tuple[bytes | None, li
             " references/settings.md shows the cached get_settings() to read them through."
         ]
     fields, notes = fields_for(found)
-    package = f"{target.modules_package}.{rel.rsplit('/', 1)[-1].removesuffix('.py')}"
+    package = target.qualified(rel.rsplit("/", 1)[-1].removesuffix(".py"))
     notes = [*_reads_left_alone(found, fields, rel, package), *notes]
     notes += _dependency_note(tree, target.project_root)
     return render(fields), notes

@@ -34,16 +34,21 @@ class Scope:
 
 
 def wire(
-    source: bytes, attr: str, wirings: Sequence[tuple[str, Wiring]], known: frozenset[str]
+    source: bytes,
+    attr: str,
+    wirings: Sequence[tuple[str, Wiring]],
+    known: frozenset[str],
+    local: frozenset[str] = frozenset(),
 ) -> bytes:
     """`source` with each (module, wiring) added; `known`: every pattern's wiring name, so
-    a statement is placed after the ones other patterns added."""
+    a statement is placed after the ones other patterns added; `local`: the top-level
+    module names of an app outside a package, whose absolute imports form its own section."""
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
         raise Unsupported(f"it does not parse ({error.message})") from None
     for import_module, wiring in wirings:
-        module = _wire_one(module, attr, import_module, wiring, known)
+        module = _wire_one(module, attr, import_module, wiring, known, local)
     return module.bytes
 
 
@@ -100,7 +105,12 @@ def _own_returns(function: cst.FunctionDef) -> int:
 
 
 def _wire_one(
-    module: cst.Module, attr: str, import_module: str, wiring: Wiring, known: frozenset[str]
+    module: cst.Module,
+    attr: str,
+    import_module: str,
+    wiring: Wiring,
+    known: frozenset[str],
+    local: frozenset[str],
 ) -> cst.Module:
     scope = find_scope(module, attr)
     body = scope_body(module, scope)
@@ -119,7 +129,7 @@ def _wire_one(
             statement = statement.with_changes(leading_lines=blank)
         body = [*body[:position], statement, *body[position:]]
         module = with_scope_body(module, scope, body)
-    return _add_import(module, import_module, wiring.name)
+    return _add_import(module, import_module, wiring.name, local)
 
 
 def scope_body(module: cst.Module, scope: Scope) -> list[cst.BaseStatement]:
@@ -217,23 +227,31 @@ def _imports_name(module: cst.Module, name: str) -> bool:
     return bool(m.findall(module, m.ImportFrom(names=[m.ZeroOrMore(), alias, m.ZeroOrMore()])))
 
 
-def _relative_key(statement: cst.BaseStatement) -> tuple[int, str] | None:
-    """How isort orders a relative import: furthest first, then by module name."""
+def _local_key(statement: cst.BaseStatement, local: frozenset[str]) -> tuple[int, str] | None:
+    """How isort orders an import of the project's own code, the section the new import
+    joins: a relative import furthest first, then by module name; an absolute one of a
+    top-level module in `local` by module name. None: another section's import."""
     if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
         return None
     small = statement.body[0]
-    if not isinstance(small, cst.ImportFrom) or not small.relative:
+    if not isinstance(small, cst.ImportFrom):
         return None
     name = cst.Module(body=[]).code_for_node(small.module) if small.module else ""
-    return (-len(small.relative), name.lower())
+    if small.relative:
+        return (-len(small.relative), name.lower())
+    if name.split(".")[0] in local:
+        return (0, name.lower())
+    return None
 
 
-def _add_import(module: cst.Module, from_module: str, name: str) -> cst.Module:
+def _add_import(
+    module: cst.Module, from_module: str, name: str, local: frozenset[str]
+) -> cst.Module:
     if _imports_name(module, name):
         return module
     body = list(module.body)
     statement = cst.parse_statement(f"from {from_module} import {name}")
-    key = _relative_key(statement)
+    key = _local_key(statement, local)
     start = (
         1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0
     )
@@ -241,15 +259,15 @@ def _add_import(module: cst.Module, from_module: str, name: str) -> cst.Module:
     while end < len(body) and _is_import(body[end]):
         end += 1
     imports = range(start, end)
-    relative = [i for i in imports if _relative_key(body[i]) is not None]
+    own = [i for i in imports if _local_key(body[i], local) is not None]
     position = end
-    if not relative:
+    if not own:
         statement = statement.with_changes(leading_lines=[cst.EmptyLine()] if end else [])
     else:
-        later = [i for i in relative if (_relative_key(body[i]) or (0, "")) > (key or (0, ""))]
+        later = [i for i in own if (_local_key(body[i], local) or (0, "")) > (key or (0, ""))]
         if later:
             position = later[0]
-            if position - 1 not in relative:  # the new import opens the section
+            if position - 1 not in own:  # the new import opens the section
                 following = body[position]
                 lines = list(following.leading_lines)
                 blank = 0
@@ -263,6 +281,6 @@ def _add_import(module: cst.Module, from_module: str, name: str) -> cst.Module:
                     comments = [cst.EmptyLine(), *comments]
                 body[position] = following.with_changes(leading_lines=comments)
         else:
-            position = relative[-1] + 1
+            position = own[-1] + 1
     body.insert(position, statement)
     return module.with_changes(body=body)
