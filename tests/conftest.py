@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from servers import MariaDBServer, PostgresServer, RedisServer, Server
 from servers import require_binary as require_binary  # re-exported for other fixtures
+from wheel import build_wheel
 
 # ===================================================================================
 # Real database servers (PostgreSQL, MariaDB, Redis) -- see tests/servers.py
@@ -96,6 +98,17 @@ def fresh_redis_server() -> Iterator[Callable[..., RedisServer]]:
 # ===================================================================================
 # (Other fixtures go below this line, in their own sections.)
 # ===================================================================================
+
+
+# ===================================================================================
+# The bundle's wheel (tests/wheel.py), built once per session; tests using it share the
+# "packaging" xdist group so a single worker builds it.
+# ===================================================================================
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 # ===================================================================================

@@ -1,8 +1,13 @@
-"""The wheel ships the package and its templates, and generates without the source tree."""
+"""The wheel ships the package, its templates and the skill, and generates without the source tree.
+
+`wheel` is the session fixture of conftest.py (built once, tests/wheel.py).
+"""
 
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 import subprocess
 import sys
 import zipfile
@@ -10,20 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from wheel import SKILL_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stdout + built.stderr
-    (path,) = out.glob("fastapi_advanced_patterns-*.whl")
-    return path
 
 
 def test_wheel_contents(wheel: Path) -> None:
@@ -58,3 +53,60 @@ def test_unpacked_wheel_generates_from_its_own_assets(wheel: Path, tmp_path: Pat
     assert module.startswith(str(unpacked)) and templates.startswith(str(unpacked))
     assert (tmp_path / "svc" / "svc" / "main.py").is_file()
     assert json.loads(rest)["options"]["db"]["value"] == "sqlite"
+
+
+# The skill inside the wheel, where library-skills looks (as fastapi ships its own skill):
+# byte-for-byte copies of the repository's files, so there is one source.
+REFERENCES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "references").glob("*.md"))
+SKILL_SOURCES = ["SKILL.md", "assets/fastapi-app-template.py", *REFERENCES]
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s#]+)(?:#[^)\s]*)?\)")
+
+
+def _skill_files(wheel: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(wheel) as archive:
+        return {
+            name.removeprefix(SKILL_DIR + "/"): archive.read(name)
+            for name in archive.namelist()
+            if name.startswith(SKILL_DIR + "/")
+        }
+
+
+def test_wheel_skill_is_a_copy_of_the_root_files(wheel: Path) -> None:
+    files = _skill_files(wheel)
+    assert sorted(files) == sorted(SKILL_SOURCES)
+    for relative in SKILL_SOURCES:
+        assert files[relative] == (ROOT / relative).read_bytes(), relative
+
+
+def test_wheel_skill_links_resolve_inside_the_skill(wheel: Path) -> None:
+    # Linked from the installed package, the skill has only its own folder: every relative
+    # link must land in it, except the benchmark results, which live in the repository.
+    files = _skill_files(wheel)
+    broken = []
+    for name, data in files.items():
+        if not name.endswith(".md"):
+            continue
+        for target in LINK.findall(data.decode()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+            if path not in files and not path.startswith("bench/"):
+                broken.append(f"{name}: {target}")
+    assert broken == []
+
+
+def test_wheel_skill_says_how_to_run_the_installed_tools(wheel: Path) -> None:
+    text = _skill_files(wheel)["SKILL.md"].decode()
+    # Without the plugin there is no scripts/ folder and no slash command: the skill must
+    # send the assistant to the console scripts the wheel installs.
+    entry_points = _entry_points(wheel)
+    for script in ("create-fastapi-app", "fastapi-patterns"):
+        assert script in entry_points
+        assert f"`{script}`" in text
+    assert "no `scripts/` folder" in text
+
+
+def _entry_points(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
+        return archive.read(name).decode()

@@ -181,8 +181,12 @@ def route(
 
 
 def default_skill_path() -> Path:
-    """SKILL.md at the root of the bundle this module was loaded from."""
-    return Path(__file__).resolve().parents[2] / "SKILL.md"
+    """SKILL.md of the bundle this module was loaded from: the source tree's root, or the
+    copy an installed wheel carries in the package (.agents/skills/, for library-skills)."""
+    here = Path(__file__).resolve().parent
+    in_tree = here.parents[1] / "SKILL.md"
+    in_wheel = here / ".agents" / "skills" / "fastapi-advanced-patterns" / "SKILL.md"
+    return in_tree if in_tree.is_file() or not in_wheel.is_file() else in_wheel
 
 
 def load_skill(path: Path | str | None = None) -> Skill:
