@@ -1,5 +1,5 @@
 # The contract: `make demo` and `make test` work on a fresh machine with python3 and make.
-.PHONY: demo test test-shuffled test-fast fuzz lint lock golden bench bench-smoke clean
+.PHONY: demo test test-shuffled test-fast fuzz lint lock golden snapshot bench bench-smoke clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -73,6 +73,11 @@ lock: | $(BIN)/python
 # Rewrite the golden copies of generated projects after an intended template change.
 golden: $(VENV)/.installed-dev
 	$(BIN)/python tests/golden.py refresh
+
+# Rewrite the current version's snapshot (what `fastapi-patterns update` rebuilds it from) after
+# a template or rendering change; released versions' snapshots are never rewritten.
+snapshot: $(VENV)/.installed-base
+	$(BIN)/python scripts/release_snapshot.py
 
 # Benchmarks (bench/README.md); not part of `make test` (tests/test_bench_smoke.py runs the smoke mode).
 $(VENV)/.installed-bench: pyproject.toml $(CONSTRAINTS) | $(BIN)/python

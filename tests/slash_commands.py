@@ -1,6 +1,7 @@
 """The plugin's slash commands as Claude Code reads them, and a harness that expands one the way
 Claude Code does: arguments substituted, then each `!` command run in the project by bash with
-only the allowed tools on PATH. Used by tests/test_command.py and tests/test_command_audit.py.
+only the allowed tools on PATH. Used by tests/test_command.py, tests/test_command_audit.py and
+tests/test_command_update.py.
 """
 
 from __future__ import annotations
@@ -68,7 +69,15 @@ AUDIT = Spec(
     "## Audit of this repository",
     "(The audit exited with a non-zero status",
 )
-COMMANDS = (CREATE, AUDIT)
+UPDATE = Spec(
+    "fastapi-update.md",
+    "[path]",
+    "fastapi_patterns_cli.py",
+    "update --check --json .",
+    "## State of this project",
+    "(The update check exited with a non-zero status",
+)
+COMMANDS = (CREATE, AUDIT, UPDATE)
 
 
 @dataclass(frozen=True)

@@ -110,3 +110,29 @@ def _entry_points(wheel: Path) -> str:
     with zipfile.ZipFile(wheel) as archive:
         name = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
         return archive.read(name).decode()
+
+
+def test_unpacked_wheel_rebuilds_a_released_version_from_its_snapshot(
+    wheel: Path, tmp_path: Path
+) -> None:
+    # `fastapi-patterns update` rebuilds what 0.1.0 wrote without git or the source tree.
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "fastapi_patterns/update/snapshots/0.1.0.zip" in names
+    unpacked = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    options = {"name": "svc", "package": "svc", "db": "sqlite", "redis": False, "auth": "jwt",
+               "layout": "flat", "python": "3.11", "package_manager": "pip"}  # fmt: skip
+    script = (
+        "import sys, json; sys.path.insert(0, sys.argv[1]);"
+        "from fastapi_patterns.update import snapshot;"
+        "files = snapshot.render_version('0.1.0', json.loads(sys.argv[2]));"
+        "print(json.dumps([str(snapshot.SNAPSHOTS), sorted(files)]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(unpacked), json.dumps(options)],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    folder, files = json.loads(result.stdout)
+    assert folder.startswith(str(unpacked))
+    assert "svc/main.py" in files and "svc/core/openapi.py" not in files  # 0.1.0's tree

@@ -117,5 +117,6 @@ def test_claude_plugin_validate_strict_directory_profile(tmp_path: Path) -> None
     assert provides["commands"] == [
         "fastapi-advanced-patterns:create-fastapi-app",
         "fastapi-advanced-patterns:fastapi-audit",
+        "fastapi-advanced-patterns:fastapi-update",
     ]
     assert provides["skills"] == ["fastapi-advanced-patterns:fastapi-advanced-patterns"]

@@ -1,4 +1,4 @@
-"""`fastapi-patterns`: one parser for the command family (new, detect, audit, add).
+"""`fastapi-patterns`: one parser for the command family (new, detect, audit, add, update).
 
 `new` takes exactly the options of `create-fastapi-app` (its parser is the parent of `new`'s),
 and every subcommand reports a problem the same way: one line on stderr, `{"error": ...}` on
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .cli import UsageError, build_parser, fail, generate_and_report, run_quietly, shown
 from .errors import GeneratorError
+from .update import cli as update_cli
 
 if TYPE_CHECKING:
     from .audit import AuditReport
@@ -120,6 +121,7 @@ def build_command_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="patch files that have uncommitted git changes"
     )
     add.add_argument("--json", action="store_true", help="machine-readable output")
+    update_cli.add_parser(commands)
     return parser
 
 
@@ -274,7 +276,13 @@ def _run(argv: Sequence[str] | None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     as_json = bool(getattr(args, "json", False)) or getattr(args, "format", None) == "json"
-    command = {"new": _new, "detect": _detect, "audit": _audit, "add": _add}[args.command]
+    command = {
+        "new": _new,
+        "detect": _detect,
+        "audit": _audit,
+        "add": _add,
+        "update": update_cli.run,
+    }[args.command]
     try:
         return command(args)
     except GeneratorError as error:
