@@ -82,7 +82,7 @@ QUOTED = [b for blocks, _ in PARSED.values() for b in blocks if QUOTE_MARKER.ful
 
 def test_documents_exist() -> None:
     assert (ROOT / "SKILL.md") in DOCS
-    assert len(DOCS) == 13  # SKILL.md + 12 references
+    assert len(DOCS) == 18  # SKILL.md + 17 references
 
 
 @pytest.mark.parametrize("block", PYTHON, ids=lambda b: b.id)

@@ -34,6 +34,11 @@ EXPECTED_IDS = [
     "deployment",
     "anti-patterns",
     "existing-apps",
+    "migrations",
+    "hardening",
+    "backpressure",
+    "observability",
+    "websockets",
 ]
 
 # Questions as people type them, with the capability that must come first.
@@ -101,6 +106,11 @@ PHRASINGS = [
     ("add the patterns to my existing fastapi app", "existing-apps"),
     ("fastapi-patterns add settings --dry-run", "existing-apps"),
     ("how do I remove a pattern that add put in", "existing-apps"),
+    ("alembic autogenerate", "migrations"),
+    ("rate limit login with redis", "hardening"),
+    ("postgres statement timeout", "backpressure"),
+    ("add tracing to fastapi", "observability"),
+    ("how to authenticate a websocket", "websockets"),
 ]
 
 
