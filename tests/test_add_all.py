@@ -245,6 +245,16 @@ dependencies = ["fastapi", "uvicorn", "{shape_id}"]
     return Shape(shape_id, files, "app/main.py", "app.main:app", "app")
 
 
+# Both Mongo apps serve the server's answer to a ping.
+_SERVER_ROUTE = """\
+app.include_router(router)
+
+
+@app.get("/server")
+async def server_status() -> dict[str, Any]:
+    return await client.admin.command("ping")
+"""
+
 # Motor, the asyncio driver most existing apps use (deprecated in favour of PyMongo's own
 # async API, which the next shape uses), with nothing to close it.
 MOTOR = _mongo_shape(
@@ -265,13 +275,8 @@ from .db import client
 from .routers import router
 
 app = FastAPI(title="Notes")
-app.include_router(router)
-
-
-@app.get("/server")
-async def server_status() -> dict[str, Any]:
-    return await client.admin.command("ping")
-""",
+"""
+    + _SERVER_ROUTE,
 )
 
 # PyMongo's AsyncMongoClient, closed by the app's own lifespan (which `add` composes with).
@@ -304,13 +309,8 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(title="Notes", lifespan=lifespan)
-app.include_router(router)
-
-
-@app.get("/server")
-async def server_status() -> dict[str, Any]:
-    return await client.admin.command("ping")
-""",
+"""
+    + _SERVER_ROUTE,
 )
 
 # The tutorial shape: main.py and its neighbours at the top level, no package. The new
