@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 from service import Service, base_env
 from test_references import ROOT, parse_blocks
+
+# Seconds a reference test waits for a server to reach the state it polls for.
+WAIT_LIMIT = 30.0
+
+
+def wait_until(condition: Callable[[], bool], what: str, limit: float = WAIT_LIMIT) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)  # polling a condition, bounded by the deadline
 
 
 def blocks(doc: str, lang: str) -> list[str]:

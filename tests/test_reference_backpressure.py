@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from reference_blocks import blocks, load, served
+from reference_blocks import WAIT_LIMIT, blocks, load, served, wait_until
 from servers import PostgresServer
 from service import Service
-
-WAIT_LIMIT = 30.0
 
 # A raw ASGI app: /hold answers its first line, then waits for the client to go away.
 HOLD_APP = """
@@ -44,14 +41,6 @@ async def app(scope, receive, send):
     while (await receive())["type"] != "http.disconnect":
         pass
 """
-
-
-def _wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_LIMIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)  # polling a condition, bounded by the deadline
 
 
 def _limit_from_the_reference() -> int:
@@ -134,7 +123,7 @@ def test_idle_keep_alive_connections_use_up_the_limit(hold_server: Service) -> N
                 found.extend([connection] if connection else [])
                 return bool(found)
 
-            _wait_until(served, "a request served on a new connection")
+            wait_until(served, "a request served on a new connection")
             idle.extend(found)
         # No request is in progress, yet the next one is refused.
         connection = _connection(hold_server)
@@ -256,4 +245,4 @@ def test_command_timeout_and_cancellation_stop_the_statement_on_the_server(
     for run in (command_timeout, cancelled):
         asyncio.run(run())
         # Without a cancel request the statement would sleep on for ten minutes.
-        _wait_until(lambda: _sleeping(postgres_server) == 0, f"{run.__name__}: no pg_sleep")
+        wait_until(lambda: _sleeping(postgres_server) == 0, f"{run.__name__}: no pg_sleep")

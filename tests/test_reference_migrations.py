@@ -12,14 +12,13 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
 import pytest
 import yaml
 
+from reference_blocks import wait_until
 from servers import PostgresServer
 from test_references import ROOT, parse_blocks
 
@@ -77,14 +76,6 @@ def _migrations_project(directory: Path, url: str) -> Path:
     return directory
 
 
-def _wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_LIMIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)  # polling a condition, bounded by the deadline
-
-
 def test_two_workers_migrating_at_start_collide(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
@@ -112,9 +103,10 @@ def test_two_workers_migrating_at_start_collide(
             # Both are blocked: one on the advisory lock inside its migration, the other
             # behind the first one's uncommitted CREATE TABLE alembic_version.
             await asyncio.to_thread(
-                _wait_until,
+                wait_until,
                 lambda: postgres_server.execute(waiting).strip() == "2",
                 "both workers to block",
+                WAIT_LIMIT,
             )
             await holder.execute(f"SELECT pg_advisory_unlock({LOCK_KEY})")
             outputs = [await asyncio.to_thread(w.communicate, None, WAIT_LIMIT) for w in workers]
