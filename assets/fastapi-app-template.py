@@ -30,9 +30,10 @@ when REDIS_URL is set, is only checked, not used as a cache.
 ``--workers N`` included (give several workers one SECRET_KEY). Rename the file when it
 becomes the start of a real project, and replace the ``create_all`` at startup with
 Alembic migrations run once per deployment.
-Requirements: fastapi, uvicorn[standard], pydantic-settings, pydantic[email],
-python-multipart, sqlalchemy[asyncio], aiosqlite, redis, structlog, orjson, pyjwt,
-pwdlib[argon2].
+Requirements (the floors generated projects declare): fastapi>=0.165,
+uvicorn[standard]>=0.54, pydantic-settings>=2.16, email-validator>=2.3,
+python-multipart>=0.0.20, sqlalchemy[asyncio]>=2.1, aiosqlite>=0.22, redis>=8.1,
+structlog>=26.1, orjson>=3.13, pyjwt>=2.15, pwdlib[argon2]>=0.3.
 
 Environment (all optional in development), named as in generated projects: ENVIRONMENT,
 DATABASE_URL, REDIS_URL, SECRET_KEY (32+ characters; required when
@@ -595,11 +596,26 @@ PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER = "5"
 
 
-def status_phrase(status: int) -> str:
+# RFC 9110's names where Python's differ by version (3.13 renamed these four), so the
+# same service gives the same titles on every Python.
+_RFC9110_TITLES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
+
+
+def _python_phrase(status: int) -> str | None:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
-        return "Error"
+        return None
+
+
+def status_phrase(status: int) -> str:
+    """The problem title for `status`: its RFC 9110 reason phrase."""
+    return _RFC9110_TITLES.get(status) or _python_phrase(status) or "Error"
 
 
 class ProblemException(Exception):  # noqa: N818 - the name FastAPI code bases use
@@ -703,7 +719,9 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     # and the body-size limit (413); their headers are kept.
     if exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
-    detail = exc.detail if exc.detail != status_phrase(exc.status_code) else None
+    # Starlette's default detail is Python's phrase, which the title already says.
+    status = exc.status_code
+    detail = None if exc.detail in (status_phrase(status), _python_phrase(status)) else exc.detail
     return problem_response(request, exc.status_code, detail=detail, headers=exc.headers)
 
 

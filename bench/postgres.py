@@ -14,6 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from server import SERVER_CPU
 from servers import PostgresServer
 
+# pg_stat_statements loaded at start, so bench/dbpath.py can count statements per request.
+STATEMENT_STATS = ("-c", "shared_preload_libraries=pg_stat_statements")
+
 
 class PinnedPostgres(PostgresServer):
     """PostgreSQL whose processes share CPU 0 with uvicorn: wrk keeps CPU 1 to itself."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from summary import Spread
+from summary import Spread, spread
 
 Results = dict[str, Any]
 # The 100k-row export may grow RSS by at most this much more than the 10k-row one:
@@ -55,6 +55,7 @@ def targets(results: Results) -> list[dict[str, Any]]:
         if variant is not None:
             rps = _spread(variant["rps_ratio"])
             out.append(_target(name, rps.median, rps.show(2), "—", None))
+    out += _db_path_targets(results)
     gen = results.get("generator", {})
     for section, field, name, decimals, limit in _SECONDS:
         if section in gen:
@@ -75,6 +76,67 @@ def targets(results: Results) -> list[dict[str, Any]]:
             )
         )
     return out
+
+
+# Issue 15: the generated GET /items against the same work written by hand, per round.
+# (key, baseline, metric, name, comparison, bound)
+_DB_PATH_TARGETS = (
+    ("e-pg", "f-asyncpg", "rps", "e-pg ÷ f (hand-written asyncpg) throughput", "≥", 0.8),
+    ("e-pg", "f-asyncpg", "p99_ms", "e-pg p99 ÷ f p99", "≤", 2.0),
+    ("e-sqlite", "g-core-sqlite", "rps", "e-sqlite ÷ g (hand-written Core, SQLite)", "≥", 0.9),
+)
+
+
+def _per_round(results: Results, key: str, base: str, metric: str) -> Spread | None:
+    mine, theirs = _variant(results, key), _variant(results, base)
+    if mine is None or theirs is None:
+        return None
+    ratios = [m[metric] / t[metric] for m, t in zip(mine["runs"], theirs["runs"], strict=True)]
+    return spread(ratios)
+
+
+def _db_path_targets(results: Results) -> list[dict[str, Any]]:
+    out = []
+    for key, base, metric, name, sign, bound in _DB_PATH_TARGETS:
+        ratio = _per_round(results, key, base, metric)
+        if ratio is not None:
+            met = ratio.median >= bound if sign == "≥" else ratio.median <= bound
+            out.append(_target(name, ratio.median, ratio.show(2), f"{sign} {bound:g}", met))
+    return out
+
+
+def dbpath_table(results: Results) -> str:
+    rows = []
+    for row in results.get("dbpath", []):
+        cpu = row["cpu_us_per_request"]
+        ratio = row.get("cpu_ratio")
+        measure = {
+            "statements_per_request": "statements (pg_stat_statements)",
+            "sqlite_calls_per_request": "hops to SQLite's thread",
+        }[row["round_trips_measure"]]
+        rows.append(
+            [
+                row["label"],
+                f"{row['round_trips']:.2f} {measure}",
+                Spread(cpu["median"], cpu["min"], cpu["max"], len(row["runs"])).show(0),
+                f"{ratio['median']:.2f} of {ratio['base']}" if ratio else "—",
+                f"{row['body_bytes']:,}",
+            ]
+        )
+    header = ["app", "round trips / request", "CPU µs / request", "CPU ÷ baseline", "body bytes"]
+    return _table(header, rows)
+
+
+def _statements(results: Results) -> str:
+    lines = []
+    for row in results.get("dbpath", []):
+        if row.get("statements"):
+            lines.append(f"- {row['label']}:")
+            lines += [
+                f"  - {calls:.2f} per request: `{query[:100]}`"
+                for query, calls in row["statements"].items()
+            ]
+    return "\n".join(lines)
 
 
 def _met(flag: bool | None) -> str:
@@ -264,6 +326,23 @@ peak includes its lifespan's argon2 warm-up hash (argon2's recommended 64 MiB of
 which is returned to the OS right after startup.
 
 {_memory(results)}
+
+## 5. The database path: round trips and CPU per request
+
+`GET /items?limit=20` with a bearer token on 50 items, generated (e) and written by hand
+(f: asyncpg; g: SQLAlchemy Core), counted rather than timed ([dbpath.py](dbpath.py)): each
+app behind a counting wrapper, {_plural(results["profile"]["dbpath_requests"], "request")} per
+run at 8 connections after a warm-up, {_plural(results["profile"]["dbpath_reps"], "run")} per
+app. Statements are PostgreSQL's own count (pg_stat_statements; the pool pre-ping's empty
+`;` query is not counted, its BEGIN and ROLLBACK are); on SQLite each hop to aiosqlite's
+worker thread is a round trip. CPU is the server process's user + system time per request,
+and its ratio to the baseline of the same run. Every app answered the same bytes.
+
+{dbpath_table(results)}
+
+Statements per request:
+
+{_statements(results)}
 """
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import coldstart
+import dbpath
 import generator
 import machine
 import memory
@@ -32,7 +33,7 @@ from server import Uvicorn, clean_env
 
 HERE = Path(__file__).resolve().parent
 APPS = HERE / "apps"
-SEED_ITEMS = 40  # enough for full pages of GET /items?limit=20
+SEED_ITEMS = 50  # full pages of GET /items?limit=20, as in issue 15's figures
 
 
 @dataclass(frozen=True)
@@ -46,15 +47,17 @@ class Profile:
     generate_reps: int
     ready_reps: int
     coldstart_reps: int
+    dbpath_requests: int  # section 5: requests per counted run, and runs per variant
+    dbpath_reps: int
 
 
 # Many short rounds rather than a few long ones: a burst of noise from elsewhere on a shared
 # machine spoils a round or two, and the median over nine rounds shrugs those off.
-FULL = Profile(9, 5, 1, 64, 10_000, (10_000, 100_000), 10, 3, 5)
+FULL = Profile(9, 5, 1, 64, 10_000, (10_000, 100_000), 10, 3, 5, 2_000, 3)
 # The smoke run proves the harness end to end inside `make test`, beside other busy tests:
 # 4 connections for 2 s, so even the database variants answer requests on a loaded machine
 # (64 connections queue behind the pool and can finish nothing within one second).
-SMOKE = Profile(1, 2, 1, 4, 1_000, (1_000, 10_000), 2, 1, 1)
+SMOKE = Profile(1, 2, 1, 4, 1_000, (1_000, 10_000), 2, 1, 1, 100, 1)
 
 
 @dataclass
@@ -94,6 +97,25 @@ def prepare(work: Path, db: str, database_url: str) -> Service:
         token = project.sign_up(server.url(""))
         project.add_items(server.url(""), token, SEED_ITEMS)
     return Service(svc, token)
+
+
+def db_variants(
+    sqlite: Service, pg: Service | None, statements: dbpath.Statements | None
+) -> list[tuple[throughput.Variant, dbpath.Statements | None]]:
+    """GET /items?limit=20 generated and hand-written, each with its statement counter."""
+    headers = {"Origin": project.ORIGIN}
+    out: list[tuple[throughput.Variant, dbpath.Statements | None]] = []
+    for service, db, key, label, counter in (
+        (pg, "postgresql", "e-pg", "e. generated GET /items, PostgreSQL", statements),
+        (sqlite, "sqlite", "e-sqlite", "e. generated GET /items, SQLite", None),
+    ):
+        if service is None:
+            continue
+        generated = service.variant(key, label, headers)
+        out.append((generated, counter))
+        for baseline in dbpath.baselines(service.project.env, db):
+            out.append((dbpath.with_headers(baseline, generated.headers), counter))
+    return out
 
 
 def http_variants(sqlite: Service, pg: Service | None) -> list[throughput.Variant]:
@@ -137,11 +159,9 @@ def http_variants(sqlite: Service, pg: Service | None) -> list[throughput.Varian
         generated_stack,
         same_origin,
         no_access_line,
-        sqlite.variant("e-sqlite", "e. generated GET /items, SQLite", headers),
     ]
-    if pg is not None:
-        variants.append(pg.variant("e-pg", "e. generated GET /items, PostgreSQL", headers))
-    return variants
+    # The real GET /items, generated and hand-written (f, g), PostgreSQL first.
+    return variants + [variant for variant, _ in db_variants(sqlite, pg, None)]
 
 
 def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, object]:
@@ -158,9 +178,13 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
         say("setup: generating and migrating the SQLite and PostgreSQL services", started)
         sqlite = prepare(work, "sqlite", f"sqlite:///{work}/sqlite/app.db")
         pg = None
+        statements = None
         if postgres.available():
-            server = stack.enter_context(postgres.PinnedPostgres())
+            server = stack.enter_context(
+                postgres.PinnedPostgres(extra_args=postgres.STATEMENT_STATS)
+            )
             pg = prepare(work, "postgresql", server.create_database("bench"))
+            statements = dbpath.Statements(server, "bench")
         else:
             results["skipped"] = ["e-pg: PostgreSQL is not installed (bench/ensure-tools.sh)"]
             print(f"skipping {results['skipped'][0]}", flush=True)
@@ -172,6 +196,15 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
             profile.rounds, profile.seconds, profile.warmup, profile.connections
         )
         results["http"] = throughput.measure(variants, settings, work)
+
+        say("5. the database path: round trips and CPU per request", started)
+        results["dbpath"] = dbpath.measure(
+            db_variants(sqlite, pg, statements),
+            requests=profile.dbpath_requests,
+            connections=dbpath.CONNECTIONS,
+            repetitions=profile.dbpath_reps,
+            work=work,
+        )
 
     by_key = {v.key: v for v in variants}
     say("3. cold start", started)

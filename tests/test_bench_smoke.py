@@ -21,7 +21,19 @@ from servers import PostgresServer, require_binary
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = ["a", "b", "c", "d", "d-no-origin", "d-no-access-line", "e-sqlite", "e-pg"]
+VARIANTS = [
+    "a",
+    "b",
+    "c",
+    "d",
+    "d-no-origin",
+    "d-no-access-line",
+    "e-pg",
+    "f-asyncpg",
+    "g-core-pg",
+    "e-sqlite",
+    "g-core-sqlite",
+]
 LOGGING = ["c", "d", "d-no-origin", "e-sqlite", "e-pg"]  # write one access line per request
 
 
@@ -106,6 +118,30 @@ def test_generator_cold_start_and_memory_sections(results: dict[str, Any]) -> No
     assert all(m["requests"] >= 1_000 and m["peak_kib"] >= m["rss_start_kib"] for m in after)
     small, large = results["memory"]["export"]
     assert (small["rows"], large["rows"]) == (small["table_rows"], large["table_rows"])
+
+
+def test_database_path_is_counted_for_generated_and_hand_written(results: dict[str, Any]) -> None:
+    rows = {row["key"]: row for row in results["dbpath"]}
+    assert list(rows) == ["e-pg", "f-asyncpg", "g-core-pg", "e-sqlite", "g-core-sqlite"]
+    for key, row in rows.items():
+        assert row["runs"][0]["requests"] >= 100, key  # the server's own count, in-flight too
+        assert row["cpu_us_per_request"]["median"] > 0, key
+    # The hand-written asyncpg app sends exactly its three statements; PostgreSQL counts them.
+    assert rows["f-asyncpg"]["round_trips"] == pytest.approx(3.0, abs=0.05)
+    assert rows["g-core-pg"]["round_trips"] == pytest.approx(5.0, abs=0.05)  # BEGIN, ROLLBACK
+    assert rows["e-sqlite"]["round_trips_measure"] == "sqlite_calls_per_request"
+    assert rows["e-sqlite"]["round_trips"] > 0
+    # Same bytes everywhere (dbpath raises otherwise), and a real page of items.
+    for generated, baselines in (
+        ("e-pg", ("f-asyncpg", "g-core-pg")),
+        ("e-sqlite", ("g-core-sqlite",)),
+    ):
+        assert {rows[k]["body_sha256"] for k in (generated, *baselines)} == {
+            rows[generated]["body_sha256"]
+        }
+        assert rows[generated]["body_bytes"] > 2_000
+    targets = {t["name"] for t in results["targets"]}
+    assert "e-pg ÷ f (hand-written asyncpg) throughput" in targets
 
 
 def test_report_files_are_written(smoke: tuple[dict[str, Any], Path]) -> None:

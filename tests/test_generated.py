@@ -32,6 +32,7 @@ TESTS_EVERYWHERE = {
     "test_errors",
     "test_health",
     "test_items",
+    "test_logging",
     "test_middleware",
     "test_openapi",
 }

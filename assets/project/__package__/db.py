@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -54,16 +55,34 @@ def create_engine(settings: Settings) -> AsyncEngine:
         connect_args[_CONNECT_TIMEOUT_ARGUMENT[driver]] = settings.db_connect_timeout
     if driver in _COMMAND_TIMEOUT_ARGUMENT:
         connect_args[_COMMAND_TIMEOUT_ARGUMENT[driver]] = settings.db_command_timeout
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
-        pool_pre_ping=True,
+        # A ping costs round trips on every checkout (three on asyncpg: BEGIN, `;`,
+        # ROLLBACK); asyncpg knows without one when the server has closed a connection.
+        pool_pre_ping=driver != "asyncpg",
         connect_args=connect_args,
         echo=settings.debug,
     )
+    if driver == "asyncpg":
+        event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+    return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Replace a pooled connection the server has closed, before a request gets it.
+
+    A restarted or failed-over PostgreSQL closes its connections; asyncpg sees the socket
+    close, so this costs no round trip. The pool then discards the connection and opens
+    a new one (or fails with a 503 while the server is down). A connection that dies
+    silently (a network partition) still fails its first statement after
+    DB_COMMAND_TIMEOUT, a 503 as well, and the pool replaces every older connection then.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("The server closed this pooled connection.")
 
 
 def _sqlite_file_engine(url: Any, **options: Any) -> AsyncEngine:
@@ -105,6 +124,21 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after commit without another query.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read: on PostgreSQL each statement runs on its own
+    (autocommit), so a read costs no BEGIN and no COMMIT round trip.
+
+    Each statement sees the data committed when it starts, so a request that needs two
+    statements to agree reads them in one statement (as `ItemService.page` does) or uses
+    a transactional session. Writing through these sessions would not be atomic: routes
+    that write use `api.deps.SessionDep`. On SQLite and MySQL, which begin transactions
+    without a round trip of their own, these are the ordinary sessions.
+    """
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

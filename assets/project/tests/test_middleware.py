@@ -113,6 +113,7 @@ async def test_declared_large_body_is_413(
     )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Content Too Large"  # RFC 9110's, on every Python
     assert response.json()["detail"] == "The request body exceeds 200 bytes."
     request_id = response.headers["x-request-id"]
     assert response.json()["request_id"] == request_id

@@ -3,6 +3,10 @@
 Context bound with `structlog.contextvars` (the request id, by the middleware) is merged
 into every line. `LOG_FORMAT=console` prints key=value lines for humans instead.
 
+Records of the standard `logging` module (uvicorn, SQLAlchemy, httpx, any library) are
+rendered into the same lines by one root handler, with a `logger` field naming their
+source; their levels stay the libraries' own (the root's default is WARNING).
+
 The access line, written once per request, is the one line hot enough to skip structlog:
 with `LOG_FORMAT=json` `access_log` renders it with orjson straight into stdout's buffer,
 with the fields and order structlog would give it, and the buffer is flushed once per
@@ -61,6 +65,50 @@ def configure_logging(settings: Settings) -> None:
         logger_factory=logger_factory,
         cache_logger_on_first_use=True,
     )
+    # The same chain for `logging` records, ending in text: the handler writes str.
+    renderer: Processor = processors[-1]
+    if settings.log_format == "json":
+        renderer = structlog.processors.JSONRenderer(serializer=_json_text)
+    _capture_standard_logging(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*processors[:3], structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *processors[3:-1],
+                renderer,
+            ],
+        )
+    )
+
+
+def _json_text(value: Any, **options: Any) -> str:
+    return orjson.dumps(value, **options).decode()
+
+
+class _StdoutHandler(logging.Handler):
+    """Writes each record to `sys.stdout` as it is then (tests replace it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stdout.write(self.format(record) + "\n")
+            sys.stdout.flush()
+        except Exception:  # logging must never break the caller
+            self.handleError(record)
+
+
+def _capture_standard_logging(formatter: logging.Formatter) -> None:
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if isinstance(h, _StdoutHandler)), None)
+    if handler is None:  # create_app runs once per test: one handler, not one per app
+        handler = _StdoutHandler()
+        root.addHandler(handler)
+    handler.setFormatter(formatter)
+    # uvicorn gives its loggers their own handlers before it imports the app: hand their
+    # records to the root handler instead, so its lines are JSON too.
+    for name in ("uvicorn", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
 
 
 def access_log(settings: Settings) -> AccessLog | None:

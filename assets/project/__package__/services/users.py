@@ -1,12 +1,20 @@
 """User use cases: sign-up, password authentication, lookup and listing."""
 
-from sqlalchemy import func, select
+import time
+
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..core.security import PasswordHasher
 from ..models import User
 from ..schemas import UserCreate, UserPage, UserRead
+
+# The user a token names, as plain columns of the response model, built once.
+_USERS = User.__table__.c
+_USER_BY_ID = select(*(_USERS[name] for name in UserRead.model_fields)).where(
+    _USERS.id == bindparam("user_id")
+)
 
 
 class EmailTakenError(Exception):
@@ -58,12 +66,6 @@ class UserService:
             user.hashed_password = new_hash
         return UserRead.model_validate(user)
 
-    async def get_active(self, user_id: int) -> UserRead | None:
-        user = await self._session.get(User, user_id)
-        if user is None or not user.is_active:
-            return None
-        return UserRead.model_validate(user)
-
     async def page(self, *, limit: int, offset: int) -> UserPage:
         total = await self._session.scalar(select(func.count()).select_from(User)) or 0
         rows = await self._session.scalars(
@@ -75,3 +77,48 @@ class UserService:
     async def _by_email(self, email: str) -> User | None:
         user: User | None = await self._session.scalar(select(User).where(User.email == email))
         return user
+
+
+class ActiveUsers:
+    """The active user behind a token's subject, for every authenticated request.
+
+    With `ttl_seconds` > 0 a user found active is kept in this process for that long, so
+    most requests skip the lookup. The trade-off: a user deactivated in the database
+    keeps access to `CurrentUser` routes for up to `ttl_seconds` in each process that has
+    them (references/auth.md); `fresh=True` (`/users/me`, administrator routes) always
+    asks the database. Code that changes a user calls `forget(user_id)` after its commit
+    (`db.after_commit`), which ends that at once in this process. A lookup uses its own
+    short session, so it never holds a connection while the request's own session waits.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        ttl_seconds: float,
+        max_entries: int = 10_000,
+    ) -> None:
+        self._sessions = sessions
+        self._ttl = ttl_seconds
+        self._max_entries = max_entries
+        self._kept: dict[int, tuple[float, UserRead]] = {}
+
+    async def get(self, user_id: int, *, fresh: bool = False) -> UserRead | None:
+        now = time.monotonic()
+        if not fresh and (kept := self._kept.get(user_id)) is not None and kept[0] > now:
+            return kept[1]
+        async with self._sessions() as session:
+            row = (await session.execute(_USER_BY_ID, {"user_id": user_id})).first()
+        if row is None or not row.is_active:
+            self._kept.pop(user_id, None)
+            return None
+        user = UserRead.model_validate(row)
+        if self._ttl > 0:
+            if len(self._kept) >= self._max_entries:
+                self._kept.clear()  # bounded memory; the next requests refill it
+            self._kept[user_id] = (now + self._ttl, user)
+        return user
+
+    def forget(self, user_id: int) -> None:
+        """Drop a kept user, so the next request reads their current state."""
+        self._kept.pop(user_id, None)

@@ -6,7 +6,7 @@ from ...core.errors import ProblemException
 from ...core.openapi import problem_responses
 from ...schemas import UserCreate, UserPage, UserRead
 from ...services.users import EmailTakenError
-from ..deps import AdminUser, CurrentUser, LimitQuery, OffsetQuery, UserServiceDep
+from ..deps import AdminUser, FreshCurrentUser, LimitQuery, OffsetQuery, UserServiceDep
 
 # Every route here reads or writes the database.
 router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(503))
@@ -21,7 +21,7 @@ async def sign_up(data: UserCreate, users: UserServiceDep) -> UserRead:
 
 
 @router.get("/me", responses=problem_responses(401))
-async def read_current_user(user: CurrentUser) -> UserRead:
+async def read_current_user(user: FreshCurrentUser) -> UserRead:
     return user
 
 
