@@ -1429,7 +1429,6 @@ def make_lifespan(settings: Settings, *, passwords: PasswordHasher | None = None
 
 # -------------------------------------------------------------- dependencies (api/deps.py)
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size.")]
 OffsetQuery = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip.")]
 
@@ -1440,6 +1439,16 @@ async def get_resources(request: Request) -> Resources:
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+async def get_app_settings(resources: ResourcesDep) -> Settings:
+    """The settings the app was built with, as its lifespan holds them. `async` on
+    purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per
+    request for what is a lookup."""
+    return resources.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 async def get_health(resources: ResourcesDep) -> HealthChecker:
@@ -1706,7 +1715,6 @@ def create_app(
     `passwords` replaces the argon2 hasher with recommended parameters (tests pass a
     cheap one).
     """
-    explicit = settings is not None
     if settings is None:
         settings = get_settings()
     configure_logging(settings)
@@ -1719,8 +1727,6 @@ def create_app(
         # Any route can fail unexpectedly; the middleware answers that with a problem.
         responses=problem_responses(500),
     )
-    if explicit:
-        app.dependency_overrides[get_settings] = lambda: settings
     for router in (items, auth, users, health):
         app.include_router(router)
     # The only middleware: request id, CORS, body limit, timing, access log.

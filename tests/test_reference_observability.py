@@ -63,6 +63,10 @@ def test_uvicorn_and_sqlalchemy_lines_are_json_under_a_real_uvicorn(logging_app:
     assert "Application shutdown complete." in uvicorn_events
     (sql,) = [line for line in lines if line.get("event") == "SELECT 1"]
     assert (sql["logger"], sql["request_id"]) == ("sqlalchemy.engine.Engine", "r-42")
+    # --no-access-log still holds: uvicorn writes access lines whenever its access logger
+    # has a handler, an ancestor's included.
+    assert [line for line in lines if line.get("logger") == "uvicorn.access"] == []
+    assert '"GET /report' not in text
     # Nothing uvicorn wrote after the import is in its plain-text format any more.
     plain = [line for line in text.splitlines() if line.startswith("INFO:")]
     assert plain == [], plain

@@ -103,12 +103,18 @@ def _capture_standard_logging(formatter: logging.Formatter) -> None:
         handler = _StdoutHandler()
         root.addHandler(handler)
     handler.setFormatter(formatter)
-    # uvicorn gives its loggers their own handlers before it imports the app: hand their
-    # records to the root handler instead, so its lines are JSON too.
-    for name in ("uvicorn", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
+    # uvicorn gives its loggers their own handlers before it imports the app: hand its
+    # records to the root handler instead, so its lines are JSON too ("uvicorn.error"
+    # propagates to "uvicorn").
+    server = logging.getLogger("uvicorn")
+    server.handlers.clear()
+    server.propagate = True
+    # uvicorn writes an access line whenever "uvicorn.access" has a handler, its ancestors'
+    # included: keep it without one. The middleware writes the access line (without the
+    # query string, which can carry tokens); uvicorn's would repeat it.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
 
 
 def access_log(settings: Settings) -> AccessLog | None:
