@@ -190,12 +190,12 @@ def test_refuses_files_with_uncommitted_changes_unless_forced(
     }
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "generated"]):
         subprocess.run(["git", *command], cwd=project, env=env, check=True)
-    edit(project, f"{PACKAGE}/main.py", "# Routes are matched", "# Our routes are matched")
+    edit(project, f"{PACKAGE}/main.py", "# The only middleware", "# Our only middleware")
     err = refused(capsys, project)
     assert f"uncommitted changes in {PACKAGE}/main.py" in err and "--force" in err
     code, out, _ = update(capsys, project, "--force")
     assert code == 0 and f"merged    {PACKAGE}/main.py" in out
-    assert "# Our routes are matched" in (project / f"{PACKAGE}/main.py").read_text()
+    assert "# Our only middleware" in (project / f"{PACKAGE}/main.py").read_text()
 
 
 def test_option_change_at_the_same_version(
