@@ -362,6 +362,23 @@ def test_price_must_be_a_number() -> None:
     assert response.status_code == {bad_body_status}
 """
 
+
+def _hooks_test(while_serving: list[str], after: list[str]) -> str:
+    """A test that the app's hooks ran, in order, around a TestClient's lifespan."""
+    return f"""
+import os
+from pathlib import Path
+
+
+def test_hooks_run_around_the_client() -> None:
+    log = Path(os.environ["HOOKS_LOG"])
+    log.unlink(missing_ok=True)
+    with TestClient(app):
+        assert log.read_text().split() == {while_serving}
+    assert log.read_text().split() == {after}
+"""
+
+
 _ROOT_TEST = """
 
 def test_root() -> None:
@@ -398,18 +415,7 @@ def test_out_of_stock_is_a_conflict() -> None:
 def test_timing_header() -> None:
     assert "x-elapsed" in TestClient(app).get("/docs").headers
 """,
-    ON_EVENT.id: """
-import os
-from pathlib import Path
-
-
-def test_hooks_run_around_the_client() -> None:
-    log = Path(os.environ["HOOKS_LOG"])
-    log.unlink(missing_ok=True)
-    with TestClient(app):
-        assert log.read_text().split() == ["startup"]
-    assert log.read_text().split() == ["startup", "shutdown"]
-""",
+    ON_EVENT.id: _hooks_test(["startup"], ["startup", "shutdown"]),
     LIFESPAN.id: """
 import os
 from pathlib import Path
@@ -422,30 +428,8 @@ def test_lifespan_runs_around_the_client() -> None:
         assert "lifespan-enter" in log.read_text().split()
     assert log.read_text().split()[-1] == "lifespan-exit"
 """,
-    HOOKED_FACTORY.id: """
-import os
-from pathlib import Path
-
-
-def test_hooks_run_around_the_client() -> None:
-    log = Path(os.environ["HOOKS_LOG"])
-    log.unlink(missing_ok=True)
-    with TestClient(app):
-        assert log.read_text().split() == ["warm", "startup"]
-    assert log.read_text().split() == ["warm", "startup", "shutdown"]
-""",
-    EVENT_HANDLERS.id: """
-import os
-from pathlib import Path
-
-
-def test_handlers_run_around_the_client() -> None:
-    log = Path(os.environ["HOOKS_LOG"])
-    log.unlink(missing_ok=True)
-    with TestClient(app):
-        assert log.read_text().split() == ["startup"]
-    assert log.read_text().split() == ["startup", "shutdown"]
-""",
+    HOOKED_FACTORY.id: _hooks_test(["warm", "startup"], ["warm", "startup", "shutdown"]),
+    EVENT_HANDLERS.id: _hooks_test(["startup"], ["startup", "shutdown"]),
     SQLALCHEMY_ASYNC.id: """
 
 def test_now_comes_from_the_database() -> None:
