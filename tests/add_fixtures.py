@@ -429,6 +429,13 @@ app.include_router(meta.router, prefix="/api")
 )
 
 
+def run_module(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m ARGS` in `cwd` with this suite's Python (ruff, mypy), output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
 def ruff_findings(path: Path) -> list[tuple[str, str]]:
     """ruff's findings on one file (a fixed rule set, no project configuration): what a
     patch must not add to."""

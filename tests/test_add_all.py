@@ -76,8 +76,8 @@ LIFESPAN = _hooks_shape("existing-lifespan", EXISTING_LIFESPAN)
 HOOKED_FACTORY = _hooks_shape("factory-with-hooks", FACTORY_WITH_HOOKS)
 EVENT_HANDLERS = _hooks_shape("add-event-handler", ADD_EVENT_HANDLER)
 
-# SQLModel on PostgreSQL the async way (asyncpg; the suite has no sync PostgreSQL driver):
-# SQLAlchemy's async engine, SQLModel's own AsyncSession, tables created in the lifespan.
+# SQLModel on PostgreSQL the async way (asyncpg): SQLAlchemy's async engine, SQLModel's own
+# AsyncSession, tables created in the lifespan.
 SQLMODEL = Shape(
     "sqlmodel",
     {
@@ -165,12 +165,9 @@ async def list_heroes(session: Session) -> list[Hero]:
 SQLMODEL_SYNC = Shape(
     "sqlmodel-sync",
     {
-        "pyproject.toml": """\
-[project]
-name = "heroes"
-version = "0.1.0"
-dependencies = ["fastapi", "uvicorn", "sqlmodel", "psycopg[binary]"]
-""",
+        "pyproject.toml": SQLMODEL.files["pyproject.toml"].replace(
+            '"asyncpg"', '"psycopg[binary]"'
+        ),
         "app/__init__.py": "",
         "app/routers.py": FLAT.files["app/routers/items.py"],
         "app/models.py": SQLMODEL.files["app/models.py"],

@@ -25,6 +25,7 @@ from add_fixtures import (
     SRC,
     Shape,
     git_commit_all,
+    run_module,
     snapshot,
     write,
 )
@@ -198,28 +199,21 @@ def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return root
 
 
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
-
-
 def test_module_passes_ruff_with_the_generated_projects_rules(rendered: Path) -> None:
-    result = _run([sys.executable, "-m", "ruff", "check", "pkg/health.py"], rendered)
+    result = run_module(rendered, "ruff", "check", "pkg/health.py")
     assert result.returncode == 0, result.stdout
     # Ruff's default rules too; long import lines are wrapped at the bundle's 100 columns.
-    isolated = _run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--line-length", "100", "pkg"],
-        rendered,
-    )
+    isolated = run_module(rendered, "ruff", "check", "--isolated", "--line-length", "100", "pkg")
     assert isolated.returncode == 0, isolated.stdout
 
 
 def test_module_is_formatted(rendered: Path) -> None:
-    result = _run([sys.executable, "-m", "ruff", "format", "--diff", "pkg/health.py"], rendered)
+    result = run_module(rendered, "ruff", "format", "--diff", "pkg/health.py")
     assert result.returncode == 0, result.stdout
 
 
 def test_module_passes_mypy_strict(rendered: Path) -> None:
-    result = _run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "pkg"], rendered)
+    result = run_module(rendered, "mypy", "--strict", "--no-incremental", "pkg")
     assert result.returncode == 0, result.stdout
 
 

@@ -4,12 +4,12 @@ templates, standalone, and up to the generated code's bar (ruff, ruff format, my
 from __future__ import annotations
 
 import ast
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from add_fixtures import run_module
 from fastapi_patterns.add.patterns import ALL, PATTERNS, Pattern, expand, render_module
 
 # The generated project's own ruff configuration (assets/project/pyproject.toml.jinja).
@@ -38,28 +38,24 @@ def package(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return root
 
 
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
-
-
 def test_ruff_check_with_the_generated_projects_rules(package: Path) -> None:
-    result = run([sys.executable, "-m", "ruff", "check", "pkg"], package)
+    result = run_module(package, "ruff", "check", "pkg")
     assert result.returncode == 0, result.stdout
 
 
 def test_ruff_check_with_ruffs_defaults(package: Path) -> None:
     # A project without ruff configuration of its own.
-    result = run([sys.executable, "-m", "ruff", "check", "--isolated", "pkg"], package)
+    result = run_module(package, "ruff", "check", "--isolated", "pkg")
     assert result.returncode == 0, result.stdout
 
 
 def test_ruff_format(package: Path) -> None:
-    result = run([sys.executable, "-m", "ruff", "format", "--check", "pkg"], package)
+    result = run_module(package, "ruff", "format", "--check", "pkg")
     assert result.returncode == 0, result.stdout
 
 
 def test_mypy_strict(package: Path) -> None:
-    result = run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "pkg"], package)
+    result = run_module(package, "mypy", "--strict", "--no-incremental", "pkg")
     assert result.returncode == 0, result.stdout
 
 
