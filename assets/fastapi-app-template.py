@@ -199,8 +199,12 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///./app.db",
         description="Any SQLAlchemy URL; the driver is switched to an async one.",
     )
-    db_pool_size: int = Field(default=5, ge=1, le=100)
-    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    # Connections are opened as requests need them and then kept: with no overflow, a
+    # busy worker never opens and closes connections (PostgreSQL forks a process for each)
+    # on every request beyond the pool size. Workers x DB_POOL_SIZE must stay below the
+    # server's max_connections.
+    db_pool_size: int = Field(default=15, ge=1, le=100)
+    db_max_overflow: int = Field(default=0, ge=0, le=100)
     # Seconds to wait for a pooled connection; when the pool is exhausted a request gets
     # a prompt 503 instead of hanging.
     db_pool_timeout: float = Field(default=5.0, gt=0, le=60)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import json
 import os
 import statistics
@@ -45,9 +46,17 @@ BASELINE = {
     "e-pg": "f-asyncpg",
     "g-core-pg": "f-asyncpg",
     "e-sqlite": "g-core-sqlite",
+    "post-e-pg": "post-f-asyncpg",
+    "patch-e-pg": "patch-f-asyncpg",
 }
+# The write rows: (key prefix, method, body). Their answers differ by id and time, so they
+# are compared by status only; each run creates or changes the writer's items only.
+WRITES = (
+    ("post", "POST", '{"title": "bench", "description": "written by the benchmark"}'),
+    ("patch", "PATCH", '{"title": "bench patch"}'),
+)
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-# Fewer connections than the generated service's pool (5 + 10): costs are counted without
+# Fewer connections than the generated service's pool (15): costs are counted without
 # requests queueing for a connection, which on a busy machine ends in 503s after
 # DB_POOL_TIMEOUT; section 1 measures saturation at 64.
 CONNECTIONS = 8
@@ -123,20 +132,22 @@ def one_run(
     server = Uvicorn(
         "counted:app", app_dir=APPS, cwd=variant.cwd, env=clean_env(**env), log_path=log
     )
+    load = {"headers": variant.headers, "method": variant.method, "body": variant.body}
     with server:
-        server.start(variant.path, variant.headers)
-        status, body = get(server.port, variant.path, variant.headers)
-        if status != 200:
+        # Writes wait on the list route: GET of a write's path may not exist (f has no read-one).
+        server.start(variant.path if variant.method == "GET" else "/items", variant.headers)
+        status, body = send(server.port, variant)
+        if status not in (200, 201):
             raise RuntimeError(f"{variant.key}: {variant.path} answered {status}: {body[:300]!r}")
         url = server.url(variant.path)
-        run_count(url, max(requests // 4, 50), connections=connections, headers=variant.headers)
+        run_count(url, max(requests // 4, 50), connections=connections, **load)
         _quiet(server)
         _counters(server, reset=True)
         if statements is not None:
             statements.reset()
         assert server.process is not None
         cpu_before = cpu_seconds(server.process.pid)
-        run_count(url, requests, connections=connections, headers=variant.headers)
+        run_count(url, requests, connections=connections, **load)
         counts = _quiet(server)
         cpu = cpu_seconds(server.process.pid) - cpu_before
         calls = statements.calls() if statements is not None else {}
@@ -154,6 +165,55 @@ def one_run(
     else:
         row["sqlite_calls_per_request"] = counts["sqlite_calls"] / answered
     return row
+
+
+def send(port: int, variant: Variant) -> tuple[int, bytes]:
+    """The variant's request once, as wrk will send it."""
+    if variant.method == "GET":
+        return get(port, variant.path, variant.headers)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        headers = variant.headers | {"Content-Type": "application/json"}
+        connection.request(variant.method, variant.path, body=variant.body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def write_variants(
+    generated: Variant, token: str, item_id: int, statements: Statements | None
+) -> list[tuple[Variant, Statements | None]]:
+    """POST /items and PATCH /items/{id} by the writer, generated and on asyncpg by hand."""
+    env = {key: generated.env[key] for key in ("DATABASE_URL", "SECRET_KEY")}
+    headers = generated.headers | {"Authorization": f"Bearer {token}"}
+    out = []
+    for prefix, method, body in WRITES:
+        path = "/items" if method == "POST" else f"/items/{item_id}"
+        route = f"{method} {path.replace(str(item_id), '{id}')}"
+        mine = replace(
+            generated,
+            key=f"{prefix}-e-pg",
+            label=f"e. generated {route}, PostgreSQL",
+            path=path,
+            headers=headers,
+            method=method,
+            body=body,
+        )
+        theirs = Variant(
+            f"{prefix}-f-asyncpg",
+            f"f. hand-written {route} on asyncpg",
+            "f_asyncpg:app",
+            APPS,
+            APPS,
+            path,
+            env=env,
+            headers=headers,
+            method=method,
+            body=body,
+        )
+        out += [(mine, statements), (theirs, statements)]
+    return out
 
 
 def measure(
@@ -264,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         pg = run.prepare(work, "postgresql", server.create_database("bench"))
         variants = run.db_variants(sqlite, pg, Statements(server, "bench"))
         generated = list(variants)
+        variants += run.write_rows(pg, variants)
         if args.levers:
             variants += lever_variants(generated, work)
         if args.before:
@@ -329,24 +390,21 @@ def before_variants(
 _NO_CACHE = {"CURRENT_USER_CACHE_SECONDS": "0"}
 _PRE_PING = ("db.py", 'pool_pre_ping=driver != "asyncpg"', "pool_pre_ping=True")
 _TX_READS = ("db.py", 'if engine.dialect.name == "postgresql":', "if False:")
-# A candidate not in the templates: settings from the lifespan's resources, not from the
-# sync `get_settings`, which FastAPI runs in a worker thread on every request.
-_ASYNC_SETTINGS = [
+# The access-token cache off: every request checks the token's signature and claims.
+_NO_TOKEN_CACHE = [
     (
         "api/deps.py",
-        "from ..core.config import Settings, get_settings\n",
-        "from ..core.config import Settings\n",
+        "from ..core.security import InvalidTokenError\n",
+        "from ..core.security import InvalidTokenError, decode_access_token\n",
     ),
-    ("api/deps.py", "SettingsDep = Annotated[Settings, Depends(get_settings)]\n", ""),
     (
         "api/deps.py",
-        "ResourcesDep = Annotated[Resources, Depends(get_resources)]\n",
-        "ResourcesDep = Annotated[Resources, Depends(get_resources)]\n\n\n"
-        "async def get_request_settings(resources: ResourcesDep) -> Settings:\n"
-        "    return resources.settings\n\n\n"
-        "SettingsDep = Annotated[Settings, Depends(get_request_settings)]\n",
+        "user_id = resources.tokens.user_id(credentials.credentials)",
+        "user_id = decode_access_token(credentials.credentials, resources.settings)",
     ),
 ]
+# Reads through SQLAlchemy's execution layer instead of asyncpg's own fetch.
+_SA_EXECUTE = ("db.py", 'if engine.dialect.driver != "asyncpg":', "if True:")
 _LEVERS: list[tuple[str, str, dict[str, str], list[tuple[str, str, str]]]] = [
     ("nocache", "no user cache", _NO_CACHE, []),
     ("preping", "no user cache, pool pre-ping back", _NO_CACHE, [_PRE_PING]),
@@ -357,7 +415,14 @@ _LEVERS: list[tuple[str, str, dict[str, str], list[tuple[str, str, str]]]] = [
         _NO_CACHE,
         [_PRE_PING, _TX_READS],
     ),
-    ("asyncsettings", "settings dependency async (candidate)", {}, _ASYNC_SETTINGS),
+    ("notokens", "no access-token cache", {}, _NO_TOKEN_CACHE),
+    ("saexec", "reads through SQLAlchemy's execute", {}, [_SA_EXECUTE]),
+    (
+        "notokens-saexec",
+        "neither (token cache, asyncpg fetch)",
+        {},
+        [*_NO_TOKEN_CACHE, _SA_EXECUTE],
+    ),
 ]
 
 
@@ -372,8 +437,8 @@ def lever_variants(
         if not variant.key.startswith("e-"):
             continue
         for suffix, label, env, edits in _LEVERS:
-            if variant.key == "e-sqlite" and suffix not in ("nocache", "asyncsettings"):
-                continue  # no pre-ping and no BEGIN round trip on SQLite to take back
+            if variant.key == "e-sqlite" and suffix not in ("nocache", "notokens"):
+                continue  # no pre-ping, BEGIN round trip or asyncpg path on SQLite
             target = work / "levers" / f"{variant.key}-{suffix}"
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(variant.app_dir, target, ignore=shutil.ignore_patterns("*.db"))

@@ -15,7 +15,7 @@ from wrk import run_count
 _SAMPLE = 0.002  # seconds between RSS samples while the export streams
 
 
-# Fewer connections than the generated app's database pool (5 + 10 overflow): this section
+# Fewer connections than the generated app's database pool (15): this section
 # measures memory, not saturation, and a request queued past the pool's timeout on a busy
 # machine would answer 503 and abort the run.
 _CONNECTIONS = 8

@@ -81,25 +81,29 @@ def migrate(project: Project, env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def sign_up(base_url: str) -> str:
-    """Create the benchmark user and return a bearer token for it."""
+def sign_up(base_url: str, email: str = EMAIL) -> str:
+    """Create a benchmark user and return a bearer token for it."""
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        created = client.post("/users", json={"email": EMAIL, "password": PASSWORD})
+        created = client.post("/users", json={"email": email, "password": PASSWORD})
         if created.status_code not in (200, 201, 409):
             raise RuntimeError(f"POST /users answered {created.status_code}: {created.text}")
-        token = client.post("/auth/token", data={"username": EMAIL, "password": PASSWORD})
+        token = client.post("/auth/token", data={"username": email, "password": PASSWORD})
         token.raise_for_status()
         return str(token.json()["access_token"])
 
 
-def add_items(base_url: str, token: str, count: int) -> None:
-    """Create items through the API, so rows look exactly as the service writes them."""
+def add_items(base_url: str, token: str, count: int) -> list[int]:
+    """Create items through the API, so rows look exactly as the service writes them;
+    returns their ids."""
     headers = {"Authorization": f"Bearer {token}"}
+    ids = []
     with httpx.Client(base_url=base_url, timeout=30, headers=headers) as client:
         for n in range(count):
             answer = client.post("/items", json={"title": f"item {n}", "description": "bench"})
             if answer.status_code not in (200, 201):
                 raise RuntimeError(f"POST /items answered {answer.status_code}: {answer.text}")
+            ids.append(int(answer.json()["id"]))
+    return ids
 
 
 def copy_items(database: Path, total: int) -> int:

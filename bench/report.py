@@ -159,6 +159,10 @@ def http_table(results: Results) -> str:
         ratio = _spread(v["rps_ratio"]).show(2) if "rps_ratio" in v else ""
         p99_ratio = _spread(v["p99_ms_ratio"]).show(2) if "p99_ms_ratio" in v else ""
         logged = f"{v['logged_per_request']:.2f}" if "logged_per_request" in v else "—"
+        p99 = _spread(v["p99_ms"]).show(2)
+        if v.get("timeouts"):
+            # wrk leaves requests unanswered after 5 s out of its percentiles: say so.
+            p99 += f" ({v['timeouts']} timed out)"
         rows.append(
             [
                 v["label"],
@@ -166,7 +170,7 @@ def http_table(results: Results) -> str:
                 f"{1e6 / v['rps']['median']:.0f}" if v["rps"]["median"] else "—",
                 ratio,
                 _spread(v["p50_ms"]).show(2),
-                _spread(v["p99_ms"]).show(2),
+                p99,
                 p99_ratio,
                 _mib(v["rss_kib"]["median"]),
                 logged,

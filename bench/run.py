@@ -34,6 +34,7 @@ from server import Uvicorn, clean_env
 HERE = Path(__file__).resolve().parent
 APPS = HERE / "apps"
 SEED_ITEMS = 50  # full pages of GET /items?limit=20, as in issue 15's figures
+WRITER_EMAIL = "writer@example.com"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ class Service:
 
     project: project.Project
     token: str
+    # A second user whose items the write routes create and change, so the reader's page
+    # (and its total) stays the same whatever the writes do.
+    writer_token: str = ""
+    writer_item: int = 0  # the writer's one item, which PATCH changes
 
     def variant(self, key: str, label: str, headers: dict[str, str]) -> throughput.Variant:
         return throughput.Variant(
@@ -96,7 +101,11 @@ def prepare(work: Path, db: str, database_url: str) -> Service:
         server.start("/health/ready")
         token = project.sign_up(server.url(""))
         project.add_items(server.url(""), token, SEED_ITEMS)
-    return Service(svc, token)
+        if db != "postgresql":  # the write rows run on PostgreSQL only
+            return Service(svc, token)
+        writer = project.sign_up(server.url(""), WRITER_EMAIL)
+        (writer_item,) = project.add_items(server.url(""), writer, 1)
+    return Service(svc, token, writer, writer_item)
 
 
 def db_variants(
@@ -116,6 +125,16 @@ def db_variants(
         for baseline in dbpath.baselines(service.project.env, db):
             out.append((dbpath.with_headers(baseline, generated.headers), counter))
     return out
+
+
+def write_rows(
+    pg: Service | None, variants: list[tuple[throughput.Variant, dbpath.Statements | None]]
+) -> list[tuple[throughput.Variant, dbpath.Statements | None]]:
+    """Section 5's write rows, on PostgreSQL: the generated e-pg and f on asyncpg."""
+    for variant, statements in variants:
+        if pg is not None and variant.key == "e-pg":
+            return dbpath.write_variants(variant, pg.writer_token, pg.writer_item, statements)
+    return []
 
 
 def http_variants(sqlite: Service, pg: Service | None) -> list[throughput.Variant]:
@@ -198,8 +217,9 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
         results["http"] = throughput.measure(variants, settings, work)
 
         say("5. the database path: round trips and CPU per request", started)
+        counted = db_variants(sqlite, pg, statements)
         results["dbpath"] = dbpath.measure(
-            db_variants(sqlite, pg, statements),
+            counted + write_rows(pg, counted),
             requests=profile.dbpath_requests,
             connections=dbpath.CONNECTIONS,
             repetitions=profile.dbpath_reps,

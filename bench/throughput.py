@@ -23,6 +23,8 @@ class Variant:
     env: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     access_log: bool = False  # the app writes one line per request, to be counted
+    method: str = "GET"  # section 5's write rows send JSON bodies (bench/count.lua)
+    body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def _as_dict(result: WrkResult) -> dict[str, float]:
         "p75_ms": result.p75_ms,
         "p90_ms": result.p90_ms,
         "p99_ms": result.p99_ms,
+        "timeouts": result.timeouts,
     }
 
 
@@ -82,7 +85,8 @@ def measure(variants: list[Variant], settings: Settings, work: Path) -> dict[str
             runs[variant.key].append(row)
             print(
                 f"  round {round_no + 1}  {variant.key:9} {row['rps']:>9,.0f} req/s"
-                f"  p50 {row['p50_ms']:6.2f} ms  p99 {row['p99_ms']:6.2f} ms",
+                f"  p50 {row['p50_ms']:6.2f} ms  p99 {row['p99_ms']:6.2f} ms"
+                + (f"  {row['timeouts']:.0f} timeouts" if row["timeouts"] else ""),
                 flush=True,
             )
     return {
@@ -102,6 +106,7 @@ def summarise(variant: Variant, runs: dict[str, list[dict[str, float]]]) -> dict
     }
     for metric in ("rps", "p50_ms", "p99_ms", "rss_kib"):
         out[metric] = spread(r[metric] for r in mine).as_dict()
+    out["timeouts"] = sum(r.get("timeouts", 0) for r in mine)
     if "logged_per_request" in mine[0]:
         out["logged_per_request"] = min(r["logged_per_request"] for r in mine)
     if base:

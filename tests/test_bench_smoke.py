@@ -122,12 +122,19 @@ def test_generator_cold_start_and_memory_sections(results: dict[str, Any]) -> No
 
 def test_database_path_is_counted_for_generated_and_hand_written(results: dict[str, Any]) -> None:
     rows = {row["key"]: row for row in results["dbpath"]}
-    assert list(rows) == ["e-pg", "f-asyncpg", "g-core-pg", "e-sqlite", "g-core-sqlite"]
+    assert list(rows) == [
+        *("e-pg", "f-asyncpg", "g-core-pg", "e-sqlite", "g-core-sqlite"),
+        *("post-e-pg", "post-f-asyncpg", "patch-e-pg", "patch-f-asyncpg"),
+    ]
     for key, row in rows.items():
         assert row["runs"][0]["requests"] >= 100, key  # the server's own count, in-flight too
         assert row["cpu_us_per_request"]["median"] > 0, key
     # The hand-written asyncpg app sends exactly its three statements; PostgreSQL counts them.
     assert rows["f-asyncpg"]["round_trips"] == pytest.approx(3.0, abs=0.05)
+    # Its writes: the user, then one INSERT or UPDATE ... RETURNING; compared with their own.
+    for write in ("post", "patch"):
+        assert rows[f"{write}-f-asyncpg"]["round_trips"] == pytest.approx(2.0, abs=0.05)
+        assert rows[f"{write}-e-pg"]["cpu_ratio"]["base"] == f"{write}-f-asyncpg"
     assert rows["g-core-pg"]["round_trips"] == pytest.approx(5.0, abs=0.05)  # BEGIN, ROLLBACK
     assert rows["e-sqlite"]["round_trips_measure"] == "sqlite_calls_per_request"
     assert rows["e-sqlite"]["round_trips"] > 0

@@ -8,12 +8,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.utils import get_dependant
 from fastapi.exceptions import DependencyScopeError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 async def get_db() -> AsyncIterator[str]:
@@ -98,3 +102,28 @@ def test_concurrency_limits_max_concurrency_is_per_depends_object() -> None:
     assert _peak_concurrency(_limited_app(shared=True), paths) == 1
     # Two Depends objects, even for the same function, count separately.
     assert _peak_concurrency(_limited_app(shared=False), paths) == 2
+
+
+def test_routes_that_only_read_the_read_engine_shares_the_engines_pool(tmp_path: Path) -> None:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def run() -> tuple[int, int, bool]:
+        async with read_engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        # The read engine's connection went back to the engine's own pool...
+        returned = engine.pool.checkedin()
+        await engine.dispose()
+        # ...so disposing of the engine closed it, and both now share the fresh pool.
+        return returned, engine.pool.checkedin(), read_engine.pool is engine.pool
+
+    assert asyncio.run(run()) == (1, 0, True)
+
+
+def test_what_each_dependency_costs_a_request_parameter_is_not_a_dependency() -> None:
+    async def get_reader(request: Request) -> str:
+        return str(request.url)
+
+    dependant = get_dependant(path="/", call=get_reader)
+    assert dependant.request_param_name == "request"
+    assert dependant.dependencies == []

@@ -43,7 +43,10 @@ V010 = "50dab3a0c15aea0bde4b9cfbf233417821b8bc61"  # tagged v0.1.0
 # --layout flat --python 3.11` wrote when run from V010 (it holds every file's hash).
 MANIFEST_010 = "bec0c172a2419dffce90f04ad861e7009dfed9daa2558acacb355d2125620f52"
 # Released snapshots, pinned: the bytes of a released version's archive never change.
-RELEASED = {"0.1.0": "203b6f7f9afb22bac6c8c7d42c59efad559de95fa1a83349bf14ec1dd022c4e0"}
+RELEASED = {
+    "0.1.0": "203b6f7f9afb22bac6c8c7d42c59efad559de95fa1a83349bf14ec1dd022c4e0",
+    "0.2.0": "fe3b51e42021ef32f611206fbfc13ccae50844dc36980da173cd269693783622",
+}
 
 
 def test_current_version_has_a_fresh_snapshot() -> None:

@@ -1,6 +1,7 @@
 """What the hand-written baselines share: the generated service's checks and bodies, by hand.
 
-The baselines do the work of the generated `GET /items?limit=20` and nothing else: verify
+The baselines do the work of the generated `GET /items?limit=20` (and, in apps/f_asyncpg.py,
+of `POST /items` and `PATCH /items/{id}`) and nothing else: verify
 the bearer token exactly as the generated `core/security.py` does (HS256 pinned, `exp`,
 `iat` and `sub` required, `sub` a decimal user id in range), load the user by id (refused
 when missing or inactive), count the caller's items and read one page of them. The models
@@ -18,14 +19,15 @@ from datetime import datetime
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, HTTPException, Query
+from fastapi import Depends, HTTPException, Path, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 MAX_ID = 2_147_483_647
+NO_NUL = r"^[^\x00]*$"
 SECRET_KEY = os.environ["SECRET_KEY"]
 DATABASE_URL = os.environ["DATABASE_URL"]
-POOL_SIZE, MAX_OVERFLOW = 5, 10  # the generated service's defaults
+POOL_SIZE, MAX_OVERFLOW = 15, 0  # the generated service's defaults
 ROUTE = "/items"
 
 
@@ -36,6 +38,25 @@ class ItemRead(BaseModel):
     owner_id: int
     created_at: datetime
     updated_at: datetime
+
+
+class ItemCreate(BaseModel):
+    title: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    description: str | None = Field(default=None, max_length=10_000, pattern=NO_NUL)
+
+
+class ItemUpdate(BaseModel):
+    """Fields to change; omitted fields keep their value (as the generated schema)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    description: str | None = Field(default=None, max_length=10_000, pattern=NO_NUL)
+
+    @field_validator("title")
+    @classmethod
+    def _title_not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("title cannot be null")
+        return value
 
 
 class ItemPage(BaseModel):
@@ -49,6 +70,7 @@ bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 LimitQuery = Annotated[int, Query(ge=1, le=100)]
 OffsetQuery = Annotated[int, Query(ge=0, le=MAX_ID)]
+ItemIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def unauthorized() -> HTTPException:

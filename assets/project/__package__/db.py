@@ -1,13 +1,14 @@
-"""The async engine and session factory; the lifespan creates them and disposes of them."""
+"""The async engine, session factory and read path; the lifespan creates and disposes of them."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from .core.config import Settings
 
@@ -127,19 +130,53 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for requests that only read: on PostgreSQL each statement runs on its own
-    (autocommit), so a read costs no BEGIN and no COMMIT round trip.
-
-    Each statement sees the data committed when it starts, so a request that needs two
-    statements to agree reads them in one statement (as `ItemService.page` does) or uses
-    a transactional session. Writing through these sessions would not be atomic: routes
-    that write use `api.deps.SessionDep`. On SQLite and MySQL, which begin transactions
-    without a round trip of their own, these are the ordinary sessions.
-    """
+def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The engine, sharing its pool, for statements that only read (`read_rows`): on
+    PostgreSQL each runs on its own (autocommit), with no BEGIN and no COMMIT round trip.
+    SQLite and MySQL begin transactions without a round trip of their own."""
     if engine.dialect.name == "postgresql":
-        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(engine, expire_on_commit=False)
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
+async def read_rows(
+    engine: AsyncEngine, statement: Select[Any], params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The rows of one statement that only reads, as dicts of column name to value.
+
+    No session and no transaction: the statement sees the data committed when it starts,
+    so values that must agree come from one statement (as `ItemReader.page` does). On
+    asyncpg the statement, compiled once, runs on the driver's own connection from the
+    pool: SQLAlchemy's execution layer costs more CPU than the query (bench/RESULTS.md).
+    Its parameters go to the driver as they are (ints and strings need no conversion).
+    """
+    async with engine.connect() as connection:
+        if engine.dialect.driver != "asyncpg":
+            result = await connection.execute(statement, params)
+            return [dict(row) for row in result.mappings()]
+        compiled = _compiled(statement, engine.dialect)
+        arguments = [params[name] for name in compiled.positiontup or ()]
+        driver_connection: Any = (await connection.get_raw_connection()).driver_connection
+        try:
+            records = await driver_connection.fetch(compiled.string, *arguments)
+        except Exception as exc:
+            # A lost server closes the connection (asyncpg then raises its own errors); a
+            # silent one times out. As SQLAlchemy does for its own statements: drop the
+            # connection from the pool, raise OperationalError (answered with a 503).
+            if not (isinstance(exc, OSError | TimeoutError) or driver_connection.is_closed()):
+                raise
+            await connection.invalidate(exc)
+            raise OperationalError(compiled.string, arguments, exc) from exc
+    return [dict(record) for record in records]
+
+
+@lru_cache(maxsize=256)
+def _compiled(statement: Select[Any], dialect: Dialect) -> SQLCompiler:
+    # Statements are module constants with bound parameters, so this cache stays small.
+    compiled = statement.compile(dialect=dialect)
+    if not isinstance(compiled, SQLCompiler):
+        raise TypeError(f"{statement!r} did not compile to SQL.")
+    return compiled
 
 
 async def ping(engine: AsyncEngine) -> None:

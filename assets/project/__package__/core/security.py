@@ -6,6 +6,7 @@ JWT_ISSUER are set; decoding requires all of them and accepts only JWT_ALGORITHM
 """
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,6 +39,11 @@ def create_access_token(subject: str, settings: Settings) -> tuple[str, int]:
 
 def decode_access_token(token: str, settings: Settings) -> int:
     """The user id of a valid token; raises `InvalidTokenError` otherwise."""
+    return _decode(token, settings)[0]
+
+
+def _decode(token: str, settings: Settings) -> tuple[int, float]:
+    """The user id and expiry (a Unix time) of a valid token."""
     required = ["exp", "iat", "sub"]
     if settings.jwt_audience:
         required.append("aud")
@@ -64,7 +70,34 @@ def decode_access_token(token: str, settings: Settings) -> int:
         and 1 <= int(subject) <= MAX_ID
     ):
         raise InvalidTokenError("The sub claim is not a user id.")
-    return int(subject)
+    return int(subject), float(claims["exp"])
+
+
+class AccessTokens:
+    """`decode_access_token` for every authenticated request, remembering valid tokens.
+
+    Clients send the same token until it expires, and checking its signature and claims
+    costs more CPU than the rest of a cached request's authentication. A token that
+    decoded once is kept, by its exact text, until its own `exp`: the answer could not
+    change before then, as the key and the rules are fixed for the life of the process.
+    Invalid tokens are never kept. Bounded by `max_entries`, emptied when full.
+    """
+
+    def __init__(self, settings: Settings, *, max_entries: int = 10_000) -> None:
+        self._settings = settings
+        self._max_entries = max_entries
+        self._kept: dict[str, tuple[int, float]] = {}
+
+    def user_id(self, token: str) -> int:
+        """The user id of a valid token; raises `InvalidTokenError` otherwise."""
+        kept = self._kept.get(token)
+        if kept is not None and kept[1] > time.time():
+            return kept[0]
+        user_id, expires = _decode(token, self._settings)
+        if len(self._kept) >= self._max_entries:
+            self._kept.clear()  # bounded memory; the next requests refill it
+        self._kept[token] = (user_id, expires)
+        return user_id
 
 
 class PasswordHasher:

@@ -4,9 +4,10 @@ import time
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ..core.security import PasswordHasher
+from ..db import read_rows
 from ..models import User
 from ..schemas import UserCreate, UserPage, UserRead
 
@@ -87,18 +88,19 @@ class ActiveUsers:
     keeps access to `CurrentUser` routes for up to `ttl_seconds` in each process that has
     them (references/auth.md); `fresh=True` (`/users/me`, administrator routes) always
     asks the database. Code that changes a user calls `forget(user_id)` after its commit
-    (`db.after_commit`), which ends that at once in this process. A lookup uses its own
-    short session, so it never holds a connection while the request's own session waits.
+    (`db.after_commit`), which ends that at once in this process. A lookup takes its own
+    connection for one statement (`db.read_rows`), so it never holds one while the
+    request's own session waits.
     """
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         *,
         ttl_seconds: float,
         max_entries: int = 10_000,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine
         self._ttl = ttl_seconds
         self._max_entries = max_entries
         self._kept: dict[int, tuple[float, UserRead]] = {}
@@ -107,9 +109,9 @@ class ActiveUsers:
         now = time.monotonic()
         if not fresh and (kept := self._kept.get(user_id)) is not None and kept[0] > now:
             return kept[1]
-        async with self._sessions() as session:
-            row = (await session.execute(_USER_BY_ID, {"user_id": user_id})).first()
-        if row is None or not row.is_active:
+        rows = await read_rows(self._engine, _USER_BY_ID, {"user_id": user_id})
+        row = rows[0] if rows else None
+        if row is None or not row["is_active"]:
             self._kept.pop(user_id, None)
             return None
         user = UserRead.model_validate(row)
