@@ -28,6 +28,7 @@ def _target(name: str, value: float | None, shown: str, target: str, met: bool |
 _BESIDE = (
     ("d-no-origin", "d ÷ b, requests without Origin"),
     ("d-no-access-line", "d ÷ b, access line off"),
+    ("d-granian", "d under granian ÷ b under uvicorn"),
     ("c", "c ÷ b throughput (as first written)"),
     ("e-sqlite", "e-sqlite ÷ b throughput (real GET /items)"),
     ("e-pg", "e-pg ÷ b throughput (real GET /items)"),
@@ -50,6 +51,10 @@ def targets(results: Results) -> list[dict[str, Any]]:
             _target("d ÷ b throughput", rps.median, rps.show(2), "≥ 0.85", rps.median >= 0.85)
         )
         out.append(_target("d p99 ÷ b p99", p99.median, p99.show(2), "≤ 1.25", p99.median <= 1.25))
+        if "rps_ratio_served" in d:
+            served = _spread(d["rps_ratio_served"])
+            name = "d ÷ b served like `fastapi run`"
+            out.append(_target(name, served.median, served.show(2), "—", None))
     for key, name in _BESIDE:
         variant = _variant(results, key)
         if variant is not None:
@@ -95,6 +100,14 @@ def _per_round(results: Results, key: str, base: str, metric: str) -> Spread | N
     return spread(ratios)
 
 
+# The same ratios for the generated service under granian: figures, without a target.
+_DB_PATH_BESIDE = (
+    ("e-pg-granian", "f-asyncpg", "rps", "e-pg under granian ÷ f throughput"),
+    ("e-pg-granian", "f-asyncpg", "p99_ms", "e-pg under granian p99 ÷ f p99"),
+    ("e-sqlite-granian", "g-core-sqlite", "rps", "e-sqlite under granian ÷ g throughput"),
+)
+
+
 def _db_path_targets(results: Results) -> list[dict[str, Any]]:
     out = []
     for key, base, metric, name, sign, bound in _DB_PATH_TARGETS:
@@ -102,6 +115,10 @@ def _db_path_targets(results: Results) -> list[dict[str, Any]]:
         if ratio is not None:
             met = ratio.median >= bound if sign == "≥" else ratio.median <= bound
             out.append(_target(name, ratio.median, ratio.show(2), f"{sign} {bound:g}", met))
+    for key, base, metric, name in _DB_PATH_BESIDE:
+        ratio = _per_round(results, key, base, metric)
+        if ratio is not None:
+            out.append(_target(name, ratio.median, ratio.show(2), "—", None))
     return out
 
 
@@ -157,6 +174,7 @@ def http_table(results: Results) -> str:
     rows = []
     for v in results["http"]["variants"]:
         ratio = _spread(v["rps_ratio"]).show(2) if "rps_ratio" in v else ""
+        served = _spread(v["rps_ratio_served"]).show(2) if "rps_ratio_served" in v else ""
         p99_ratio = _spread(v["p99_ms_ratio"]).show(2) if "p99_ms_ratio" in v else ""
         logged = f"{v['logged_per_request']:.2f}" if "logged_per_request" in v else "—"
         p99 = _spread(v["p99_ms"]).show(2)
@@ -169,6 +187,7 @@ def http_table(results: Results) -> str:
                 _spread(v["rps"]).show(0),
                 f"{1e6 / v['rps']['median']:.0f}" if v["rps"]["median"] else "—",
                 ratio,
+                served,
                 _spread(v["p50_ms"]).show(2),
                 p99,
                 p99_ratio,
@@ -181,6 +200,7 @@ def http_table(results: Results) -> str:
         "req/s",
         "µs/request",
         "÷ b",
+        "÷ b as `fastapi run`",
         "p50 ms",
         "p99 ms",
         "p99 ÷ b",

@@ -174,13 +174,29 @@ def http_variants(sqlite: Service, pg: Service | None) -> list[throughput.Varian
     variants = [
         bare("a", "a. Starlette + orjson bytes (ceiling)", "a_starlette"),
         bare("b", "b. FastAPI, return type (baseline)", "b_fastapi"),
+        dataclasses.replace(
+            bare("b-run", "b. same, served like `fastapi run` (uvicorn's access log)", "b_fastapi"),
+            server_access_log=True,
+        ),
         bare("c", "c. patterns as first written", "c_first_written", logs=True),
         generated_stack,
         same_origin,
         no_access_line,
+        dataclasses.replace(
+            generated_stack, key="d-granian", label="d. same, under granian", server="granian"
+        ),
     ]
-    # The real GET /items, generated and hand-written (f, g), PostgreSQL first.
-    return variants + [variant for variant, _ in db_variants(sqlite, pg, None)]
+    # The real GET /items, generated and hand-written (f, g), PostgreSQL first; the
+    # generated one under granian too.
+    database = [variant for variant, _ in db_variants(sqlite, pg, None)]
+    granian = [
+        dataclasses.replace(
+            v, key=f"{v.key}-granian", label=f"{v.label}, under granian", server="granian"
+        )
+        for v in database
+        if v.key.startswith("e-")
+    ]
+    return variants + database + granian
 
 
 def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, object]:

@@ -47,7 +47,8 @@ def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[in
 
 
 class Uvicorn:
-    """`uvicorn APP` with one worker, uvloop and httptools, uvicorn's access log off."""
+    """`uvicorn APP` with one worker, uvloop and httptools, uvicorn's access log off (on
+    with `access_log`, as `fastapi run` serves)."""
 
     def __init__(
         self,
@@ -58,6 +59,7 @@ class Uvicorn:
         env: dict[str, str],
         log_path: Path,
         pin: bool = True,
+        access_log: bool = False,
     ) -> None:
         self.port = free_port()
         self.cwd = cwd
@@ -80,11 +82,17 @@ class Uvicorn:
             "uvloop",
             "--http",
             "httptools",
-            "--no-access-log",
+            "--access-log" if access_log else "--no-access-log",
         ]
         if pin:
             self.command[:0] = ["taskset", "-c", SERVER_CPU]  # taskset execs: same pid
         self.process: subprocess.Popen[bytes] | None = None
+
+    def worker_pid(self) -> int:
+        """The process that runs the app (uvicorn's one worker is the process itself)."""
+        if self.process is None:
+            raise ServerError("The server is not running.")
+        return self.process.pid
 
     def url(self, path: str) -> str:
         return f"http://{HOST}:{self.port}{path}"
@@ -116,10 +124,11 @@ class Uvicorn:
         """A memory field of /proc/PID/status (VmRSS, VmHWM) in KiB."""
         if self.process is None:
             raise ServerError("The server is not running.")
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+        status = Path(f"/proc/{self.worker_pid()}/status")
+        for line in status.read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1])
-        raise ServerError(f"/proc/{self.process.pid}/status has no {field} line.")
+        raise ServerError(f"{status} has no {field} line.")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
@@ -144,3 +153,51 @@ class Uvicorn:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class Granian(Uvicorn):
+    """The same app under granian: one worker process (a child of granian's own), uvloop,
+    granian's access log off (the generated app writes its own)."""
+
+    def __init__(
+        self,
+        app: str,
+        *,
+        app_dir: Path,
+        cwd: Path,
+        env: dict[str, str],
+        log_path: Path,
+        pin: bool = True,
+    ) -> None:
+        super().__init__(app, app_dir=app_dir, cwd=cwd, env=env, log_path=log_path, pin=pin)
+        # granian imports the target from its working directory; the app may live elsewhere.
+        self.env = env | {
+            "PYTHONPATH": ":".join(filter(None, [str(app_dir), env.get("PYTHONPATH")]))
+        }
+        self.command = [
+            str(Path(sys.executable).with_name("granian")),
+            "--interface",
+            "asgi",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--loop",
+            "uvloop",
+            "--no-access-log",
+            app,
+        ]
+        if pin:
+            self.command[:0] = ["taskset", "-c", SERVER_CPU]
+
+    def worker_pid(self) -> int:
+        main = super().worker_pid()
+        children = Path(f"/proc/{main}/task/{main}/children").read_text().split()
+        if len(children) != 1:
+            raise ServerError(f"granian {main} has {len(children)} worker processes, not 1.")
+        return int(children[0])
+
+
+SERVERS = {"uvicorn": Uvicorn, "granian": Granian}

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server import Uvicorn, clean_env
+from server import SERVERS, clean_env
 from summary import spread
 from wrk import WrkResult, run_wrk
 
 BASELINE = "b"
+# Bare FastAPI as `fastapi run` serves it (uvicorn writing its access log): what users compare.
+SERVED_BASELINE = "b-run"
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class Variant:
     env: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     access_log: bool = False  # the app writes one line per request, to be counted
+    server: str = "uvicorn"  # or "granian" (bench/server.py)
+    server_access_log: bool = False  # uvicorn's own access log, as `fastapi run` has it
     method: str = "GET"  # section 5's write rows send JSON bodies (bench/count.lua)
     body: str | None = None
 
@@ -36,12 +40,13 @@ class Settings:
 
 
 def _one_run(variant: Variant, settings: Settings, log: Path) -> dict[str, float]:
-    with Uvicorn(
+    with SERVERS[variant.server](
         variant.app,
         app_dir=variant.app_dir,
         cwd=variant.cwd,
         env=clean_env(**variant.env),
         log_path=log,
+        **({"access_log": True} if variant.server_access_log else {}),
     ) as server:
         server.start(variant.path, variant.headers)
         url = server.url(variant.path)
@@ -114,4 +119,8 @@ def summarise(variant: Variant, runs: dict[str, list[dict[str, float]]]) -> dict
         for metric in ("rps", "p99_ms"):
             ratios = [m[metric] / b[metric] for m, b in zip(mine, base, strict=True)]
             out[f"{metric}_ratio"] = spread(ratios).as_dict()
+    if runs.get(SERVED_BASELINE):
+        # The same against bare FastAPI served the way `fastapi run` serves it.
+        ratios = [m["rps"] / b["rps"] for m, b in zip(mine, runs[SERVED_BASELINE], strict=True)]
+        out["rps_ratio_served"] = spread(ratios).as_dict()
     return out
