@@ -17,10 +17,13 @@ class Combo:
     redis: bool
     auth: str
     layout: str
+    # Given to the generator explicitly, so the combinations do not follow its default.
+    server: str = "uvicorn"
 
     @property
     def id(self) -> str:
-        return f"{self.db}-{'redis' if self.redis else 'noredis'}-{self.auth}-{self.layout}"
+        served = "-granian" if self.server == "granian" else ""
+        return f"{self.db}-{'redis' if self.redis else 'noredis'}-{self.auth}-{self.layout}{served}"
 
     @property
     def name(self) -> str:
@@ -37,13 +40,15 @@ class Combo:
             db=self.db,
             redis=self.redis,
             auth=self.auth,
+            server=self.server,
             layout=self.layout,
             python="3.11",
         )
         return directory
 
 
-# Every value appears, and every database runs with Redis on at least once.
+# Every value appears, and every database runs with Redis on at least once; granian serves
+# the combination with the most to serve (a database server, Redis, JWT, the src layout).
 MATRIX = [
     Combo("sqlite", False, "jwt", "flat"),  # the embedded default (make demo)
     Combo("sqlite", True, "none", "src"),
@@ -52,6 +57,7 @@ MATRIX = [
     Combo("mysql", True, "jwt", "src"),
     Combo("none", True, "none", "flat"),
     Combo("none", False, "none", "src"),
+    Combo("postgresql", True, "jwt", "src", "granian"),
 ]
 
 GOLDEN = [MATRIX[0], MATRIX[2]]

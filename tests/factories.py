@@ -16,6 +16,7 @@ def make_options(**overrides: object) -> Options:
         "db": "sqlite",
         "redis": False,
         "auth": "jwt",
+        "server": "uvicorn",
         "layout": "flat",
         "python": "3.11",
         "package_manager": "pip",

@@ -32,14 +32,15 @@ class GoldenCase:
         return self.combo.id + suffix
 
 
-# Between them: every database, Redis on and off, both auths and layouts, and the package
-# managers whose Dockerfile and README differ most (pip, uv, Poetry).
+# Between them: every database, Redis on and off, both auths and layouts, both servers, and
+# the package managers whose Dockerfile and README differ most (pip, uv, Poetry).
 GOLDEN = [
     GoldenCase(MATRIX[0]),  # sqlite-noredis-jwt-flat, the embedded default
     GoldenCase(MATRIX[2]),  # postgresql-redis-jwt-flat
     GoldenCase(Combo("mysql", True, "jwt", "src"), "uv"),
     GoldenCase(Combo("none", False, "none", "flat"), "poetry"),
     GoldenCase(Combo("sqlite", True, "none", "src")),
+    GoldenCase(MATRIX[-1]),  # postgresql-redis-jwt-src-granian
 ]
 
 
@@ -55,6 +56,7 @@ def render_case(case: GoldenCase) -> str:
             db=combo.db,
             redis=combo.redis,
             auth=combo.auth,
+            server=combo.server,
             layout=combo.layout,
             python="3.11",
             dry_run=True,

@@ -17,10 +17,10 @@ import pytest
 from combos import Combo
 from fastapi_patterns import render as render_module
 from fastapi_patterns.generate import Generation, generate
-from fastapi_patterns.options import AUTHS, DATABASES, LAYOUTS
+from fastapi_patterns.options import AUTHS, DATABASES, GRANIAN, LAYOUTS, SERVER_DATABASES
 
 PYTHONS = ("3.11", "3.12", "3.13")
-ALL_COMBOS = [
+UVICORN_COMBOS = [
     Combo(db, redis, auth, layout)
     for db in DATABASES
     for redis in (False, True)
@@ -28,6 +28,22 @@ ALL_COMBOS = [
     for layout in LAYOUTS
     if not (auth == "jwt" and db == "none")  # refused: users need a database
 ]
+# The server changes a few files (the entry point, logging, pyproject, the deployment files
+# and the README), which also depend on the database, auth and layout: every database with
+# every auth under granian, both layouts and both Redis settings among them.
+GRANIAN_COMBOS = [
+    Combo(
+        db,
+        db in SERVER_DATABASES or db == "none",
+        auth,
+        "src" if auth == "jwt" else "flat",
+        GRANIAN,
+    )
+    for db in DATABASES
+    for auth in AUTHS
+    if not (auth == "jwt" and db == "none")
+]
+ALL_COMBOS = UVICORN_COMBOS + GRANIAN_COMBOS
 
 
 @contextlib.contextmanager
@@ -49,6 +65,7 @@ def render_dry(combo: Combo, workspace: Path, python: str = "3.11") -> Generatio
         db=combo.db,
         redis=combo.redis,
         auth=combo.auth,
+        server=combo.server,
         layout=combo.layout,
         python=python,
         dry_run=True,

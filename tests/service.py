@@ -1,9 +1,10 @@
-"""Boot a generated project under a real uvicorn process and talk HTTP to it.
+"""Boot a generated project under a real uvicorn or granian process and talk HTTP to it.
 
 The service binds port 0, so the kernel gives it a port no other process holds, and
-tells us which in its own log ("Uvicorn running on http://127.0.0.1:PORT"): there is no
-window in which another process could take the port between picking and binding it, and
-what answers on it is the service itself.
+tells us which: uvicorn in its own log ("Uvicorn running on http://127.0.0.1:PORT"),
+granian (which logs the port it was given, 0) through the socket its worker listens on,
+read from /proc. There is no window in which another process could take the port between
+picking and binding it, and what answers on it is the service itself.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import httpx
 STARTUP_DEADLINE = 60.0
 _LISTENING = re.compile(rb"Uvicorn running on http://127\.0\.0\.1:(\d+) ")
 _STARTED = b"Application startup complete."
+# Logged by each granian worker once the app's lifespan has started.
+_GRANIAN_STARTED = re.compile(rb"Started worker-\d+")
 _LOG_NUMBERS = itertools.count(1)
 
 
@@ -50,8 +53,31 @@ def base_env(**values: str) -> dict[str, str]:
     return env
 
 
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports process `pid` and its descendants listen on (Linux /proc)."""
+    pids, sockets = [pid], set()
+    while pids:
+        current = pids.pop()
+        with contextlib.suppress(OSError):  # a process that just ended
+            for task in os.listdir(f"/proc/{current}/task"):
+                children = Path(f"/proc/{current}/task/{task}/children").read_text()
+                pids += [int(child) for child in children.split()]
+            for fd in os.listdir(f"/proc/{current}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{current}/fd/{fd}")
+                    if target.startswith("socket:["):
+                        sockets.add(target.removeprefix("socket:[").removesuffix("]"))
+    ports = set()
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in sockets:  # 0A: LISTEN
+            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
 class Service:
-    """A uvicorn process serving `package.main:app` from a generated project folder."""
+    """A uvicorn (or granian) process serving `package.main:app` from a generated project
+    folder; `server` names what the project's `python -m package` runs."""
 
     def __init__(
         self,
@@ -63,9 +89,11 @@ class Service:
         workers: int = 1,
         python: str = sys.executable,
         uvicorn_cli: bool = False,
+        server: str = "uvicorn",
     ) -> None:
         self.project = project
         self.workers = workers
+        self.server = "uvicorn" if uvicorn_cli else server
         # Known once the service has said where it listens (start()).
         self.port = 0
         self.base_url = ""
@@ -84,7 +112,7 @@ class Service:
             if src_layout:
                 env["PYTHONPATH"] = "src"
         self.env = env
-        self.log_path = project / f".uvicorn-{os.getpid()}-{next(_LOG_NUMBERS)}.log"
+        self.log_path = project / f".{self.server}-{os.getpid()}-{next(_LOG_NUMBERS)}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.client = httpx.Client(timeout=10.0)
 
@@ -93,30 +121,48 @@ class Service:
         log = self.log_path.open("wb")
         try:
             self.process = subprocess.Popen(
-                self.command, cwd=self.project, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                self.command,
+                cwd=self.project,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # granian serves from worker processes: kill() reaches them through the group.
+                start_new_session=self.server == "granian",
             )
         finally:
             log.close()
         deadline = time.monotonic() + STARTUP_DEADLINE
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {self.process.returncode}:\n{self.log()}")
+                raise RuntimeError(
+                    f"{self.server} exited with {self.process.returncode}:\n{self.log()}"
+                )
             if self._started() and self._answers(wait_path):
                 return self
             time.sleep(0.05)  # polling interval while the server starts, bounded by the deadline
         self.kill()
         raise RuntimeError(
-            f"uvicorn did not answer {wait_path} in {STARTUP_DEADLINE}s:\n{self.log()}"
+            f"{self.server} did not answer {wait_path} in {STARTUP_DEADLINE}s:\n{self.log()}"
         )
 
     def _started(self) -> bool:
         """True once the log names the port and every worker has run its startup."""
         text = self.log_path.read_bytes() if self.log_path.exists() else b""
-        listening = _LISTENING.search(text)
-        if listening is None or text.count(_STARTED) < self.workers:
-            return False
+        if self.server == "granian":
+            if len(_GRANIAN_STARTED.findall(text)) < self.workers:
+                return False
+            assert self.process is not None
+            ports = listening_ports(self.process.pid)
+            if len(ports) != 1:  # each worker binds port 0 alone: one worker, one port
+                return False
+            port = ports.pop()
+        else:
+            listening = _LISTENING.search(text)
+            if listening is None or text.count(_STARTED) < self.workers:
+                return False
+            port = int(listening.group(1))
         if not self.port:
-            self.port = int(listening.group(1))
+            self.port = port
             self.base_url = f"http://127.0.0.1:{self.port}"
             self.client.base_url = httpx.URL(self.base_url)
         return True
@@ -145,7 +191,10 @@ class Service:
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+            if self.server == "granian":
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.kill()
             self.process.wait()
         self.client.close()
 

@@ -1,13 +1,13 @@
 """Every valid combination x target Python x package manager, rendered and checked cheaply.
 
 test_generated.py boots a handful of combinations on real servers; this module renders all
-of them (28 option combinations, Python 3.11-3.13, every package manager the templates
-know) and holds each to the static part of the bar: the Python files pass `ruff check`
-and `ruff format --check` under the project's own configuration (whose target version
-follows --python) and compile for their target; config files parse; and no file carries
-template residue. Rendering happens in memory; only one package manager's files are
-written, and one ruff run covers all of them, which is sound because Python files do not
-depend on the package manager (checked below).
+of them (28 option combinations with uvicorn and 7 with granian, Python 3.11-3.13, every
+package manager the templates know) and holds each to the static part of the bar: the
+Python files pass `ruff check` and `ruff format --check` under the project's own
+configuration (whose target version follows --python) and compile for their target;
+config files parse; and no file carries template residue. Rendering happens in memory;
+only one package manager's files are written, and one ruff run covers all of them, which
+is sound because Python files do not depend on the package manager (checked below).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def written(rendered: list[Rendered], tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_the_matrix_is_complete(rendered: list[Rendered]) -> None:
-    assert len(ALL_COMBOS) == 28
+    assert len(ALL_COMBOS) == 28 + 7  # every combination with uvicorn, 7 with granian
     labels = {project.label for project in rendered}
     assert len(labels) == len(ALL_COMBOS) * len(PYTHONS) * len(PACKAGE_MANAGERS) == len(rendered)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from factories import make_tree
-from fastapi_patterns import cli
+from fastapi_patterns import cli, commands
 
 SHIM = Path(__file__).resolve().parents[1] / "scripts" / "create_fastapi_app.py"
 FLASK_PROJECT = {
@@ -75,6 +75,7 @@ def test_detect_without_a_path_reads_the_working_directory(
         (["--detect", "../svc", "orders-api"], "an app name cannot be given with --detect"),
         (["orders-api", "--detect=../svc"], "an app name cannot be given with --detect"),
         (["--detect", "--db", "postgresql"], "--db cannot be used with --detect"),
+        (["--detect", "--server", "granian"], "--server cannot be used with --detect"),
         (["--detect", "../svc", "--dir", "out"], "--dir cannot be used with --detect"),
         (["--detect", "--no-redis", "--force"], "--no-redis, --force cannot be used"),
         (["--detect", "../missing"], "../missing does not exist"),
@@ -87,6 +88,7 @@ def test_detect_without_a_path_reads_the_working_directory(
         "name-after-path",
         "name-before-equals",
         "db",
+        "server",
         "dir",
         "several",
         "missing",
@@ -106,6 +108,36 @@ def test_refused_combinations_are_one_line_and_exit_2(
     assert message in err
     code, out, _ = run(capsys, *args, "--json")
     assert code == 2 and message in json.loads(out)["error"]
+    assert sorted(p.name for p in projects.iterdir()) == ["here", "svc"]
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+@pytest.mark.parametrize("command", ["create-fastapi-app", "fastapi-patterns new"])
+def test_the_server_flag_is_read_and_reported(
+    projects: Path, capsys: pytest.CaptureFixture[str], server: str, command: str
+) -> None:
+    args = ["svc", "--dir", "../new", "--server", server, "--dry-run", "--json"]
+    if command == "fastapi-patterns new":
+        code = commands.main(["new", *args])
+        out, err = capsys.readouterr()
+    else:
+        code, out, err = run(capsys, *args)
+    assert (code, err) == (0, "")
+    assert json.loads(out)["options"]["server"] == {"value": server, "source": "flag"}
+
+
+def test_an_unknown_server_is_one_line_and_exit_2(
+    projects: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["svc", "--dir", "../new", "--server", "hypercorn"])
+    assert exited.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1
+    assert errors[0].startswith(
+        "create-fastapi-app: error: argument --server: invalid choice: 'hypercorn'"
+    )
+    assert "uvicorn" in errors[0] and "granian" in errors[0]
     assert sorted(p.name for p in projects.iterdir()) == ["here", "svc"]
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from factories import detect_tree as detect
 from fastapi_patterns.detect.database_names import from_image, from_url
+from fastapi_patterns.detect.summary import generator_flags
 
 
 def pyproject(*deps: str, dev: tuple[str, ...] = ()) -> str:
@@ -431,3 +432,27 @@ def test_fakeredis_in_dev_dependencies_is_not_redis(tmp_path: Path) -> None:
 def test_nothing_found(tmp_path: Path) -> None:
     d = detect(tmp_path, {"pyproject.toml": pyproject("fastapi")})
     assert (d.database, d.database_driver, d.redis) == ("none", None, False)
+
+
+@pytest.mark.parametrize(
+    ("deps", "server"),
+    [
+        (("fastapi", "uvicorn[standard]>=0.30"), "uvicorn"),
+        (("fastapi", "granian>=2"), "granian"),
+        (("fastapi", "uvicorn", "granian[uvloop]"), "granian"),  # moving to granian
+        (("fastapi",), None),
+    ],
+    ids=["uvicorn", "granian", "both", "neither"],
+)
+def test_the_asgi_server_from_runtime_dependencies(
+    tmp_path: Path, deps: tuple[str, ...], server: str | None
+) -> None:
+    d = detect(tmp_path, {"pyproject.toml": pyproject(*deps)})
+    assert d.server == server
+    assert d.sources.get("server") == ("pyproject.toml" if server else None)
+    assert (f"--server {server}" in " ".join(generator_flags(d))) == (server is not None)
+
+
+def test_a_server_among_dev_dependencies_is_not_the_projects(tmp_path: Path) -> None:
+    d = detect(tmp_path, {"pyproject.toml": pyproject("fastapi", dev=("granian",))})
+    assert d.server is None

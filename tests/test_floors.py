@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name
 from ci import missing
 from combos import Combo
 from fastapi_patterns.generate import generate
-from fastapi_patterns.options import DATABASES
+from fastapi_patterns.options import DATABASES, SERVERS
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS = ROOT / "tests" / "constraints.txt"
@@ -52,34 +52,39 @@ def _locked_versions() -> dict[str, str]:
 def _generated_requirements(tmp_path: Path) -> dict[str, set[str]]:
     """Every requirement any combination declares (dependencies and the dev group)."""
     declared: dict[str, set[str]] = {}
-    for db in DATABASES:
-        for redis in (False, True):
-            for auth in ("jwt", "none"):
-                if db == "none" and auth == "jwt":
-                    continue
-                files = generate(
-                    "floors",
-                    tmp_path / f"{db}-{redis}-{auth}",
-                    db=db,
-                    redis=redis,
-                    auth=auth,
-                    layout="flat",
-                    python="3.11",
-                    dry_run=True,
-                ).files
-                pyproject = tomllib.loads(files["pyproject.toml"].decode())
-                lines = pyproject["project"]["dependencies"] + pyproject["dependency-groups"]["dev"]
-                for line in lines:
-                    requirement = Requirement(line)
-                    name = canonicalize_name(requirement.name)
-                    declared.setdefault(name, set()).add(str(requirement.specifier))
+    shapes = [
+        (db, redis, auth, server)
+        for db in DATABASES
+        for redis in (False, True)
+        for auth in ("jwt", "none")
+        for server in SERVERS
+        if not (db == "none" and auth == "jwt")
+    ]
+    for db, redis, auth, server in shapes:
+        files = generate(
+            "floors",
+            tmp_path / f"{db}-{redis}-{auth}-{server}",
+            db=db,
+            redis=redis,
+            auth=auth,
+            server=server,
+            layout="flat",
+            python="3.11",
+            dry_run=True,
+        ).files
+        pyproject = tomllib.loads(files["pyproject.toml"].decode())
+        lines = pyproject["project"]["dependencies"] + pyproject["dependency-groups"]["dev"]
+        for line in lines:
+            requirement = Requirement(line)
+            name = canonicalize_name(requirement.name)
+            declared.setdefault(name, set()).add(str(requirement.specifier))
     return declared
 
 
 def test_every_generated_floor_is_the_bundles_floor(tmp_path: Path) -> None:
     declared = _generated_requirements(tmp_path)
     bundle = _bundle_dev_extra()
-    assert {"fastapi", "sqlalchemy", "asyncmy", "redis", "mypy"} <= declared.keys()
+    assert {"fastapi", "sqlalchemy", "asyncmy", "redis", "mypy", "granian"} <= declared.keys()
     for name, specifiers in sorted(declared.items()):
         assert len(specifiers) == 1, f"{name} is declared differently by combinations: {specifiers}"
         assert name in bundle, f"generated projects need {name}; the dev extra lacks it"
@@ -110,8 +115,11 @@ def test_the_suite_runs_on_the_locked_versions() -> None:
         )
 
 
-# The combinations that together declare every optional dependency.
-FLOOR_COMBOS = [Combo("postgresql", True, "jwt", "src"), Combo("mysql", False, "jwt", "flat")]
+# The combinations that together declare every optional dependency, both servers included.
+FLOOR_COMBOS = [
+    Combo("postgresql", True, "jwt", "src"),
+    Combo("mysql", False, "jwt", "flat", "granian"),
+]
 
 
 def _uv() -> str:

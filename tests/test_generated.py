@@ -2,7 +2,8 @@
 
 Per combination: ruff check, ruff format --check, mypy --strict, its own test suite
 against the real database and Redis, alembic migrations on the real database, and a
-real uvicorn process answering HTTP that shuts down cleanly on SIGTERM.
+real `python -m <package>` process (uvicorn, or granian for the combinations that ask for
+it) answering HTTP that shuts down cleanly on SIGTERM.
 """
 
 from __future__ import annotations
@@ -142,8 +143,12 @@ def test_migrates_boots_serves_and_stops_cleanly(
     if combo.db != "none":
         migrated = run([str(BIN / "alembic"), "upgrade", "head"], project, service_env)
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-    service = Service(project, combo.package, service_env, src_layout=combo.layout == "src")
+    service = Service(
+        project, combo.package, service_env, src_layout=combo.layout == "src", server=combo.server
+    )
     with service:
+        live = service.client.get("/health/live")
+        assert live.status_code == 200, live.text
         ready = service.client.get("/health/ready")
         assert ready.status_code == 200, ready.text
         checks = ready.json()["checks"]

@@ -4,7 +4,14 @@ import pytest
 
 from factories import make_detection as detection
 from fastapi_patterns.errors import OptionError
-from fastapi_patterns.options import CHOICES, Options, package_name, parse_python
+from fastapi_patterns.options import (
+    CHOICES,
+    DEFAULT_SERVER,
+    SERVERS,
+    Options,
+    package_name,
+    parse_python,
+)
 from fastapi_patterns.resolve import resolve
 
 
@@ -73,7 +80,30 @@ def test_defaults_on_an_empty_context() -> None:
     assert options.python == "3.11"
     assert options.package_manager == "pip"
     assert options.sources["db"] == "default"
+    assert (options.server, options.sources["server"]) == (DEFAULT_SERVER, "default")
     assert warnings == []
+
+
+def test_the_default_server_is_one_of_the_servers() -> None:
+    assert DEFAULT_SERVER in SERVERS
+    assert SERVERS == ("uvicorn", "granian")
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_a_server_the_project_depends_on_is_kept(server: str) -> None:
+    found = detection(server=server, sources={"server": "pyproject.toml"})
+    options, _ = resolve("svc", found)
+    assert (options.server, options.sources["server"]) == (server, "detected (pyproject.toml)")
+    options, _ = resolve("svc", found, server="uvicorn" if server == "granian" else "granian")
+    assert options.server != server
+    assert options.sources["server"] == "flag"
+
+
+def test_an_unknown_server_is_refused_in_one_line() -> None:
+    with pytest.raises(
+        OptionError, match=r"^--server 'hypercorn' is not one of uvicorn, granian\.$"
+    ):
+        resolve("svc", detection(), server="hypercorn")
 
 
 def test_detected_values_are_used_and_attributed() -> None:
@@ -134,7 +164,7 @@ def test_no_database_means_no_auth_unless_asked() -> None:
 
 def test_the_choices_are_options_fields() -> None:
     # The flags a user may give are exactly the options resolve() fills in.
-    assert CHOICES == ("db", "redis", "auth", "layout", "python")
+    assert CHOICES == ("db", "redis", "auth", "server", "layout", "python")
     assert set(CHOICES) <= set(Options.__dataclass_fields__)
 
 

@@ -25,6 +25,8 @@ TREE = [
     "migrations/env.py.jinja",
     "migrations/versions/0001_initial.py.jinja",
     "__package__/__init__.py",
+    "__package__/__main__.py.uvicorn.jinja",
+    "__package__/__main__.py.granian.jinja",
     "__package__/main.py.jinja",
     "__package__/db.py",
     "__package__/core/security.py",
@@ -118,6 +120,13 @@ def test_the_variant_for_the_options_is_chosen(db: str, variant: str) -> None:
     assert items.template == f"__package__/services/items.py.{variant}.jinja"
 
 
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_the_entry_point_is_the_servers_variant(server: str) -> None:
+    planned = plan(options(server=server), TREE)
+    (entry,) = [p for p in planned if p.target == "orders_api/__main__.py"]
+    assert entry.template == f"__package__/__main__.py.{server}.jinja"
+
+
 def test_two_templates_for_one_target_are_refused() -> None:
     with pytest.raises(TemplateError, match="same generated file"):
         plan(options(), ["README.md", "README.md.jinja"])
@@ -159,6 +168,10 @@ def test_every_variant_of_the_real_tree_has_its_counterpart() -> None:
     for db in ("sqlite", "none"):
         targets = [p.target for p in plan(options(db=db, auth="none"), listing)]
         assert targets.count("orders_api/services/items.py") == 1
+    # And __main__.py, for either server.
+    for server in ("uvicorn", "granian"):
+        targets = [p.target for p in plan(options(server=server), listing)]
+        assert targets.count("orders_api/__main__.py") == 1
 
 
 def test_the_stages_after_resolve_do_not_import_the_detector() -> None:

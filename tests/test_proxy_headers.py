@@ -24,14 +24,20 @@ from service import Service
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("proxy-headers")]
 
-# No database and no auth: the quickest service to boot; the entry point is the same.
-COMBO = Combo("none", False, "none", "flat")
+# No database and no auth: the quickest service to boot; the entry point is the same. Each
+# server's entry point handles the headers its own way (uvicorn's option, granian's wrapper).
+COMBOS = [Combo("none", False, "none", "flat"), Combo("none", False, "none", "flat", "granian")]
 FORWARDED = "203.0.113.7"  # TEST-NET-3: what a proxy says the client's address is
 
 
+@pytest.fixture(scope="module", params=COMBOS, ids=[combo.server for combo in COMBOS])
+def combo(request: pytest.FixtureRequest) -> Combo:
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate(COMBO, tmp_path_factory, "proxy")
+def project(combo: Combo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(combo, tmp_path_factory, "proxy")
 
 
 def _client_in_access_line(service: Service, source: str, forwarded_for: str | None) -> str:
@@ -63,12 +69,12 @@ def _json_or_none(text: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
     except ValueError:
-        return None  # uvicorn's own lines are not JSON
+        return None  # the server's own lines are not all JSON
     return value if isinstance(value, dict) else None
 
 
-def test_forwarded_for_is_trusted_only_from_the_default_proxy(project: Path) -> None:
-    with Service(project, COMBO.package, service_env()) as service:
+def test_forwarded_for_is_trusted_only_from_the_default_proxy(combo: Combo, project: Path) -> None:
+    with Service(project, combo.package, service_env(), server=combo.server) as service:
         assert "FORWARDED_ALLOW_IPS" not in service.env  # the default: 127.0.0.1
         # From the allowed proxy: the address it forwards.
         assert _client_in_access_line(service, "127.0.0.1", FORWARDED) == FORWARDED
@@ -82,9 +88,9 @@ def test_forwarded_for_is_trusted_only_from_the_default_proxy(project: Path) -> 
         assert service.stop() == 0
 
 
-def test_forwarded_allow_ips_names_the_trusted_proxies(project: Path) -> None:
+def test_forwarded_allow_ips_names_the_trusted_proxies(combo: Combo, project: Path) -> None:
     env = service_env(FORWARDED_ALLOW_IPS="127.0.0.2")
-    with Service(project, COMBO.package, env) as service:
+    with Service(project, combo.package, env, server=combo.server) as service:
         assert _client_in_access_line(service, "127.0.0.2", FORWARDED) == FORWARDED
         # 127.0.0.1 is no longer a trusted proxy.
         assert _client_in_access_line(service, "127.0.0.1", FORWARDED) == "127.0.0.1"

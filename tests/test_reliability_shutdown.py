@@ -15,6 +15,7 @@ it runs and after the lifespan has ended.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import signal
@@ -49,6 +50,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rel-shutdown")]
 
 IN_FLIGHT = 4
 DIRTY_CLOSE = "unexpected EOF on client connection"
+# What each server logs once it has begun its graceful shutdown.
+SHUTDOWN_BEGUN = {"uvicorn": "Waiting for application shutdown.", "granian": "Stopping worker-1"}
 
 
 def _lock_items(postgres: PostgresServer, database: str) -> subprocess.Popen[str]:
@@ -91,13 +94,16 @@ def _refuses_connections(port: int) -> bool:
         return True
 
 
+@pytest.mark.parametrize("server", list(SHUTDOWN_BEGUN))
 def test_sigterm_lets_in_flight_requests_finish_and_exits_cleanly(
+    server: str,
     tmp_path_factory: pytest.TempPathFactory,
     fresh_postgres_server: Any,
     redis_server: Any,
     record_property: Any,
 ) -> None:
-    project = generate(PG_REDIS_JWT, tmp_path_factory, "shutdown")
+    combo = dataclasses.replace(PG_REDIS_JWT, server=server)
+    project = generate(combo, tmp_path_factory, "shutdown")
     postgres = fresh_postgres_server(extra_args=["-c", "log_min_messages=debug1"])
     url = postgres.create_database("app")
     database = database_name(url)
@@ -108,7 +114,7 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_cleanly(
         GRACEFUL_SHUTDOWN_SECONDS="30",
     )
     migrate(project, env)
-    service = Service(project, PG_REDIS_JWT.package, env)
+    service = Service(project, combo.package, env, server=server)
     with service:
         headers = sign_up(service.client, "shutdown@example.com")
         assert (
@@ -158,7 +164,7 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_cleanly(
     log = service.log()
     assert code == 0, log[-4000:]
     assert_clean_log(log)
-    assert "Waiting for application shutdown." in log, log[-3000:]
+    assert SHUTDOWN_BEGUN[server] in log, log[-3000:]
     assert re.search(r'"event": ?"shutdown"', log), log[-3000:]  # the lifespan's last line
     for title in titles:
         answer = answers[title]
@@ -170,7 +176,7 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_cleanly(
     assert DIRTY_CLOSE not in server_log, server_log[-3000:]
 
     # Control: the same service SIGKILLed leaves PostgreSQL a dropped connection to log.
-    killed = Service(project, PG_REDIS_JWT.package, env)
+    killed = Service(project, combo.package, env, server=server)
     with killed:
         assert killed.client.get("/users/me", headers=headers).status_code == 200
         offset = postgres.log_path.stat().st_size
@@ -182,10 +188,10 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_cleanly(
     )
     figure(
         record_property,
-        f"SIGTERM with {IN_FLIGHT} writes in flight (waiting on a table lock): listener closed "
-        f"{held:.2f}s after the signal, all {IN_FLIGHT} completed 201 and stored, exit 0 "
-        f"{drained:.2f}s after the signal, no connection dropped (control: SIGKILL drops one), "
-        "no unclosed/never-awaited warnings",
+        f"{server}, SIGTERM with {IN_FLIGHT} writes in flight (waiting on a table lock):"
+        f" listener closed {held:.2f}s after the signal, all {IN_FLIGHT} completed 201 and"
+        f" stored, exit 0 {drained:.2f}s after the signal, no connection dropped (control:"
+        " SIGKILL drops one), no unclosed/never-awaited warnings",
     )
 
 

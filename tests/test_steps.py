@@ -66,6 +66,22 @@ def test_steps_install_then_migrate_test_and_serve_last(manager: str) -> None:
     assert not any("alembic" in step or "docker" in step for step in no_db)
 
 
+@pytest.mark.parametrize("manager", ["pip", "uv"])
+def test_granian_projects_serve_with_granian_and_their_readme_says_so(manager: str) -> None:
+    options = make_options(package_manager=manager, server="granian")
+    steps = quick_start(options)
+    assert steps[-1].endswith(
+        "granian --interface asgi --reload --reload-paths orders_api orders_api.main:app"
+    )
+    src = quick_start(make_options(package_manager=manager, server="granian", layout="src"))
+    assert " --reload-paths src/orders_api orders_api.main:app" in src[-1]
+    assert not any("uvicorn" in step for step in steps)
+    text = readme(package_manager=manager, server="granian")
+    block = FENCE.search(text)
+    assert block and block.group(1).splitlines() == steps
+    assert "GRANIAN_PORT=8001" in text and "UVICORN_PORT" not in text
+
+
 @pytest.mark.parametrize("manager", ["pip", "pipenv", "hatch"])
 def test_pip_flow_upgrades_pip_before_reading_the_dev_group(manager: str) -> None:
     steps = quick_start(make_options(package_manager=manager))

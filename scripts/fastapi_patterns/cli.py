@@ -13,7 +13,7 @@ from typing import Any
 from . import __version__
 from .detect import detect_project, format_summary
 from .errors import USAGE_ERROR, WRITE_ERROR, GeneratorError
-from .options import AUTHS, CHOICES, DATABASES, LAYOUTS
+from .options import AUTHS, CHOICES, DATABASES, LAYOUTS, SERVERS
 
 READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for `git log | head`
 INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     redis.add_argument("--redis", dest="redis", action="store_true", default=None)
     redis.add_argument("--no-redis", dest="redis", action="store_false")
     parser.add_argument("--auth", choices=AUTHS)
+    parser.add_argument("--server", choices=SERVERS, help="what `python -m PACKAGE` serves with")
     parser.add_argument("--layout", choices=LAYOUTS)
     parser.add_argument("--python", metavar="3.X", help="lowest Python the project supports")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")

@@ -22,6 +22,12 @@ SERVER_DATABASES = ("postgresql", "mysql")
 JWT = "jwt"
 AUTHS = (JWT, "none")
 LAYOUTS = ("flat", "src")
+UVICORN = "uvicorn"
+GRANIAN = "granian"
+# The ASGI servers `python -m <package>` can run.
+SERVERS = (UVICORN, GRANIAN)
+# The server a project gets unless it asks or already depends on one. One line to change.
+DEFAULT_SERVER = UVICORN
 PACKAGE_MANAGERS = ("uv", "poetry", "pdm", "pipenv", "hatch", "pip")
 # Long enough for any real service name, short enough to stay a valid file name everywhere.
 MAX_NAME_LENGTH = 100
@@ -36,8 +42,9 @@ _PYTHON_VERSION = re.compile(r"^3\.(\d{1,2})$")
 _RESERVED_PACKAGES = frozenset(
     {
         "alembic", "app_tests", "asyncmy", "asyncpg", "aiosqlite", "fakeredis", "fastapi",
-        "httpx", "jwt", "migrations", "orjson", "pwdlib", "pydantic", "pydantic_settings",
-        "pytest", "redis", "sqlalchemy", "src", "starlette", "structlog", "tests", "uvicorn",
+        "granian", "httpx", "jwt", "migrations", "orjson", "pwdlib", "pydantic",
+        "pydantic_settings", "pytest", "redis", "sqlalchemy", "src", "starlette", "structlog",
+        "tests", "uvicorn",
     }
 )  # fmt: skip
 
@@ -48,6 +55,7 @@ class Choices(TypedDict, total=False):
     db: str | None
     redis: bool | None
     auth: str | None
+    server: str | None
     layout: str | None
     python: str | None
 
@@ -65,6 +73,7 @@ class Options:
     db: str
     redis: bool
     auth: str
+    server: str
     layout: str
     python: str
     package_manager: str

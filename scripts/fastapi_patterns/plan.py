@@ -8,7 +8,8 @@ says how it becomes a file of the project:
 - `NAME.TAG.jinja` (or `NAME.TAG` for a copied file), where TAG is one of `_VARIANTS`,
   is one variant of NAME, used when the tag's condition holds: `services/items.py.db.jinja`
   is items.py for a project with a database, `services/items.py.nodb.jinja` the one
-  without. Each variant reads as the module it produces instead of two modules behind one
+  without; `__main__.py.granian.jinja` is the entry point of a project served by granian.
+  Each variant reads as the module it produces instead of two modules behind one
   `{% if %}`; the variants of one file must exclude each other (planning refuses two
   files for one target).
 - `__package__` stands for the import package, which moves under `src/` in the src
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .errors import TemplateError
-from .options import Options
+from .options import GRANIAN, UVICORN, Options
 
 PACKAGE_DIR = "__package__"
 TEMPLATE_SUFFIX = ".jinja"
@@ -40,6 +41,8 @@ Condition = Callable[[Options], bool]
 _VARIANTS: dict[str, Condition] = {
     "db": lambda o: o.has_db,
     "nodb": lambda o: not o.has_db,
+    "uvicorn": lambda o: o.server == UVICORN,
+    "granian": lambda o: o.server == GRANIAN,
 }
 
 # Path in the template tree without suffix and tag (or a folder, ending in "/") -> when

@@ -41,6 +41,7 @@ def build_context(options: Options) -> dict[str, Any]:
         "redis": options.redis,
         "auth": options.auth,
         "jwt": options.has_jwt,
+        "server": options.server,
         "layout": options.layout,
         "src_prefix": "src/" if options.layout == "src" else "",
         "package_manager": options.package_manager,

@@ -14,12 +14,14 @@ from .options import (
     AUTHS,
     CHOICES,
     DATABASES,
+    DEFAULT_SERVER,
     JWT,
     LAYOUTS,
     MAX_PYTHON,
     MIN_PYTHON,
     NO_DATABASE,
     PACKAGE_MANAGERS,
+    SERVERS,
     Choices,
     Options,
     package_name,
@@ -72,6 +74,15 @@ def resolve(
     if auth == JWT and db == NO_DATABASE:
         raise OptionError("--auth jwt needs a database to hold users; pick --db or --auth none.")
 
+    server = choices.get("server")
+    if server is not None:
+        sources["server"] = "flag"
+    elif detection.server in SERVERS:
+        server, sources["server"] = detection.server, _detected(detection, "server")
+    else:
+        server, sources["server"] = DEFAULT_SERVER, "default"
+    _check("--server", server, SERVERS)
+
     layout = choices.get("layout")
     if layout is not None:
         sources["layout"] = "flag"
@@ -95,6 +106,7 @@ def resolve(
         db=db,
         redis=redis,
         auth=auth,
+        server=server,
         layout=layout,
         python=python,
         package_manager=manager,

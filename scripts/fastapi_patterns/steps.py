@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from .options import Options
+from .options import GRANIAN, Options
 
 # A venv made by Debian's or Ubuntu's Python 3.11-3.13 starts with pip 23-25.0;
 # `--group` (PEP 735 dependency groups, where the dev tools live) needs 25.1.
@@ -52,8 +52,19 @@ def quick_start(options: Options) -> list[str]:
     if options.has_db:
         steps.append(f"{run}alembic upgrade head")
     steps.append(f"{run}python -m pytest")
-    steps.append(f"{run}uvicorn {options.package}.main:app --reload --no-access-log")
+    steps.append(run + serve_command(options))
     return steps
+
+
+def serve_command(options: Options) -> str:
+    """The development server: reloading on code changes, without the server's access log
+    (the app writes its own line per request; granian's is off unless asked for)."""
+    if options.server == GRANIAN:
+        # granian watches every file of the folder by default, the SQLite database and its
+        # journal included: each write would restart the app. Watch the code only.
+        code = ("src/" if options.layout == "src" else "") + options.package
+        return f"granian --interface asgi --reload --reload-paths {code} {options.package}.main:app"
+    return f"uvicorn {options.package}.main:app --reload --no-access-log"
 
 
 def next_steps(options: Options, directory: Path) -> list[str]:
@@ -64,7 +75,8 @@ def notes(options: Options, env_status: str) -> list[str]:
     """Advice that is not a command: what the last step serves, and what became of .env."""
     url = f"http://127.0.0.1:{SERVE_PORT}"
     found = [
-        f"The last step serves the app on {url} (UVICORN_PORT changes the port): open "
+        f"The last step serves the app on {url} ({options.server.upper()}_PORT changes the"
+        f" port): open "
         f"{url}/docs for the API and {url}/health/ready for readiness; Ctrl-C stops it."
     ]
     if services(options):

@@ -39,6 +39,7 @@ The remaining answers read the project root and the folders above it, nearest fi
 - database, database_driver, redis: the evidence tiers of database_evidence: runtime
   dependency > env file > compose environment > env template > settings default >
   compose service > development dependency (see database).
+- server: granian or uvicorn when a runtime dependency names it, granian first (project).
 
 The modules, from the bottom up: paths, tree (the bounded scan and reads), names (what
 file and folder names mean); formats, run_files and yaml_subset (parsers) and load (each

@@ -13,7 +13,7 @@ from . import package_manager as pm
 from . import python_version as py
 from .apps import find_app
 from .database import decide
-from .dependencies import collect
+from .dependencies import Dependency, collect
 from .layout import WEB_FRAMEWORKS, Layout, for_app, without_app
 from .names import DOCKERFILE, PROJECT_FILES, deployment_files
 from .paths import join
@@ -46,6 +46,7 @@ class Detection:
     warnings: list[str] = field(default_factory=list)
     fastapi_factory: bool = False  # fastapi_app names a factory (uvicorn --factory)
     fastapi_declared: bool = False  # fastapi (or starlette) is a declared dependency
+    server: str | None = None  # the ASGI server a runtime dependency names (granian, uvicorn)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,6 +137,10 @@ def _detect(tree: Tree, root: str, warnings: list[str]) -> Detection:
     if decision.redis_source:
         sources["redis"] = decision.redis_source
 
+    server = _server(deps)
+    if server:
+        sources["server"] = server.source
+
     fastapi_app = f"{layout.module}:{app.attr}" if app and layout.module else None
     if app:
         sources["fastapi_app"] = app.via or app.file
@@ -172,7 +177,19 @@ def _detect(tree: Tree, root: str, warnings: list[str]) -> Detection:
         fastapi_declared=any(
             d.name in WEB_FRAMEWORKS - {"flask", "django", "litestar"} for d in deps
         ),
+        server=server.name if server else None,
     )
+
+
+def _server(deps: list[Dependency]) -> Dependency | None:
+    """The ASGI server the project runs on, by its runtime dependencies: granian when it
+    is declared (a project adding it next to uvicorn is moving to it), else uvicorn."""
+    runtime = [d for d in deps if d.runtime]
+    for name in ("granian", "uvicorn"):
+        found = next((d for d in runtime if d.name.lower() == name), None)
+        if found:
+            return found
+    return None
 
 
 def _without_leftovers(

@@ -49,4 +49,6 @@ def generator_flags(d: Detection) -> list[str]:
     flags.append("--redis" if d.redis else "--no-redis")
     if d.layout in ("flat", "src"):
         flags += ["--layout", d.layout]
+    if d.server:
+        flags += ["--server", d.server]
     return flags

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import UsageError, shown
-from ..options import AUTHS, DATABASES
+from ..options import AUTHS, DATABASES, SERVERS
 from .status import project_status
 
 PROG = "fastapi-patterns"
 BEHIND = 1  # --check: the project is older than the bundle; conflicts were written
 USAGE = (
     f"{PROG} update [PATH] [--to VERSION] [--db DB] [--redis | --no-redis] [--auth AUTH]"
-    " [--dry-run] [--check] [--continue] [--force] [--json]"
+    " [--server SERVER] [--dry-run] [--check] [--continue] [--force] [--json]"
 )
 
 
@@ -29,10 +29,10 @@ def add_parser(commands: Any) -> None:
         usage=USAGE,
         description="Update a project create-fastapi-app generated to this bundle's templates,"
         " keeping your edits: per file a three-way merge of what the recorded version wrote,"
-        " what this one writes and your project; --db/--redis/--auth change options the same"
-        " way. Never touches .env, lock files or databases; changed migrations are reported,"
-        " never rewritten. Exit 0: done or up to date, 1: conflicts written (resolve them,"
-        " then --continue) or --check found the project behind, 2: usage error.",
+        " what this one writes and your project; --db/--redis/--auth/--server change options"
+        " the same way. Never touches .env, lock files or databases; changed migrations are"
+        " reported, never rewritten. Exit 0: done or up to date, 1: conflicts written (resolve"
+        " them, then --continue) or --check found the project behind, 2: usage error.",
     )
     update.add_argument("path", nargs="?", default=".", metavar="PATH", help="default: .")
     update.add_argument("--to", metavar="VERSION", help="target version (default: the bundle's)")
@@ -41,6 +41,7 @@ def add_parser(commands: Any) -> None:
     redis.add_argument("--redis", dest="redis", action="store_true", default=None)
     redis.add_argument("--no-redis", dest="redis", action="store_false")
     update.add_argument("--auth", choices=AUTHS)
+    update.add_argument("--server", choices=SERVERS)
     update.add_argument("--dry-run", action="store_true", help="print the report and diffs only")
     update.add_argument(
         "--check", action="store_true", help="exit 1 when the project is behind the bundle"
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.isdir(root):
         problem = "does not exist" if not os.path.lexists(root) else "is not a folder"
         raise UsageError(f"{shown(args.path)} {problem}")
-    changes = {"db": args.db, "redis": args.redis, "auth": args.auth}
+    changes = {"db": args.db, "redis": args.redis, "auth": args.auth, "server": args.server}
     modes = [flag for flag, on in (("--check", args.check), ("--continue", args.resume)) if on]
     if modes and (args.dry_run or args.to or any(v is not None for v in changes.values())):
         raise UsageError(f"{modes[0]} takes no other options than PATH and --json")

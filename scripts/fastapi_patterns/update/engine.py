@@ -23,7 +23,7 @@ from .merge import Labels, has_markers, merge3
 from .normalize import PYPROJECT, find_ruff, formatted
 from .plan import WRITES, Action, FileChange, Formatted, Sides, plan_changes, sha256
 from .record import PENDING, Pending, load_manifest, updated_manifest
-from .snapshot import available_versions, version_key
+from .snapshot import available_versions, recorded_options, version_key
 from .status import project_status
 
 
@@ -63,7 +63,7 @@ def update_project(
     force: bool = False,
 ) -> UpdateResult:
     """Update the project at `root` to version `to` (default: the bundle's), with the
-    option `changes` (db, redis, auth; None: as recorded)."""
+    option `changes` (db, redis, auth, server; None: as recorded)."""
     if (root / PENDING).is_file():
         raise UpdateError(
             f"an update is waiting for its conflicts to be resolved ({PENDING}); resolve them"
@@ -75,10 +75,13 @@ def update_project(
     old_options: dict[str, Any] = dict(manifest["options"])
     new_options = with_changes(old_options, changes or {})
     result = UpdateResult(root, recorded, target, dry_run=dry_run)
+    # An option the recorded version did not have is a change only when it differs from
+    # what that version generated (a 0.2.0 project is served by uvicorn).
+    implied = recorded_options(old_options)
     result.option_changes = {
-        key: (old_options.get(key), new_options[key])
+        key: (implied.get(key), new_options[key])
         for key in CHANGEABLE
-        if old_options.get(key) != new_options[key]
+        if implied.get(key) != new_options[key]
     }
     if result.up_to_date:
         return result

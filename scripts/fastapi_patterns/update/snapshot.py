@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..options import UVICORN
 from .errors import UpdateError
 from .inputs import DRIVER_NAME, digest
 
@@ -25,6 +26,10 @@ SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 METADATA = "snapshot.json"
 # Fixed, so the same inputs give the same bytes (zip cannot store dates before 1980).
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# Options added after 0.1.0: the version that added each, and what a project recorded
+# without it was generated with (0.1.0-0.2.0 served every project with uvicorn). Not the
+# current defaults: those may change.
+ADDED = {"server": ("0.3.0", UVICORN)}
 
 
 def snapshot_path(version: str, folder: Path = SNAPSHOTS) -> Path:
@@ -66,10 +71,29 @@ def read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     return metadata, members
 
 
+def recorded_options(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A manifest's options with what the versions before an option implied filled in."""
+    return {**{key: implied for key, (_, implied) in ADDED.items()}, **record}
+
+
+def known_to(version: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """`options` as generator `version` reads them: every option it has (filled in when
+    the record predates it), none it predates (which must hold what it generated)."""
+    known = recorded_options(options)
+    for key, (added, implied) in ADDED.items():
+        if version_key(version) < version_key(added) and known.pop(key) != implied:
+            raise UpdateError(
+                f"version {version} has no --{key} option (it generated {implied} only);"
+                f" update to {added} or later."
+            )
+    return known
+
+
 def render_version(
     version: str, options: Mapping[str, Any], folder: Path = SNAPSHOTS
 ) -> dict[str, bytes]:
     """Every file generator `version` writes for the recorded `options`, manifest included."""
+    options = known_to(version, options)
     path = snapshot_path(version, folder)
     if not path.is_file():
         known = ", ".join(available_versions(folder)) or "none"
