@@ -317,9 +317,10 @@ round against variant b of the same round; tables give the median and (min-max) 
 
 {targets_table(results)}
 
-## 1. HTTP: one 10-field JSON route, uvicorn with one worker
+## 1. HTTP: one 10-field JSON route and the real GET /items, one worker
 
-uvicorn (uvloop, httptools, `--no-access-log`) pinned to CPU 0, wrk pinned to CPU 1:
+uvicorn (uvloop, httptools, `--no-access-log`; granian with uvloop and its access log off
+where a row says so) pinned to CPU 0, wrk pinned to CPU 1:
 {s["connections"]} connections, {_plural(s["rounds"], "round")} of {s["seconds"]} s after a
 {s["warmup"]} s warm-up, a fresh server per run, the variant order rotated each round. Every
 request carries an `Origin` header; e adds a bearer token. µs/request is 10⁶ ÷ req/s: the
