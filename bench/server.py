@@ -65,28 +65,19 @@ class Uvicorn:
         self.cwd = cwd
         self.env = env
         self.log_path = log_path
-        self.command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--app-dir",
-            str(app_dir),
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--workers",
-            "1",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--access-log" if access_log else "--no-access-log",
-        ]
+        self.command = self._server_command(app, app_dir, access_log)
         if pin:
             self.command[:0] = ["taskset", "-c", SERVER_CPU]  # taskset execs: same pid
         self.process: subprocess.Popen[bytes] | None = None
+
+    def _server_command(self, app: str, app_dir: Path, access_log: bool) -> list[str]:
+        return [
+            sys.executable,
+            *("-m", "uvicorn", app, "--app-dir", str(app_dir)),
+            *("--host", HOST, "--port", str(self.port), "--workers", "1"),
+            *("--loop", "uvloop", "--http", "httptools"),
+            "--access-log" if access_log else "--no-access-log",
+        ]
 
     def worker_pid(self) -> int:
         """The process that runs the app (uvicorn's one worker is the process itself)."""
@@ -159,38 +150,18 @@ class Granian(Uvicorn):
     """The same app under granian: one worker process (a child of granian's own), uvloop,
     granian's access log off (the generated app writes its own)."""
 
-    def __init__(
-        self,
-        app: str,
-        *,
-        app_dir: Path,
-        cwd: Path,
-        env: dict[str, str],
-        log_path: Path,
-        pin: bool = True,
-    ) -> None:
-        super().__init__(app, app_dir=app_dir, cwd=cwd, env=env, log_path=log_path, pin=pin)
+    def _server_command(self, app: str, app_dir: Path, access_log: bool) -> list[str]:
         # granian imports the target from its working directory; the app may live elsewhere.
-        self.env = env | {
-            "PYTHONPATH": ":".join(filter(None, [str(app_dir), env.get("PYTHONPATH")]))
+        self.env = self.env | {
+            "PYTHONPATH": ":".join(filter(None, [str(app_dir), self.env.get("PYTHONPATH")]))
         }
-        self.command = [
+        return [
             str(Path(sys.executable).with_name("granian")),
-            "--interface",
-            "asgi",
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--workers",
-            "1",
-            "--loop",
-            "uvloop",
-            "--no-access-log",
+            *("--interface", "asgi", "--host", HOST, "--port", str(self.port)),
+            *("--workers", "1", "--loop", "uvloop"),
+            "--access-log" if access_log else "--no-access-log",
             app,
         ]
-        if pin:
-            self.command[:0] = ["taskset", "-c", SERVER_CPU]
 
     def worker_pid(self) -> int:
         main = super().worker_pid()

@@ -6,19 +6,27 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from fastapi_patterns import __version__
-from fastapi_patterns.commands import main
 from fastapi_patterns.manifest import read_manifest
 from fastapi_patterns.plan import MANIFEST
 from fastapi_patterns.update.record import PENDING
 from servers import require_binary
-from update_fixtures import OLD, PACKAGE, SSL_EDITED, SSL_LINE, edit, generate_at, tree
+from update_fixtures import (
+    OLD,
+    PACKAGE,
+    SSL_EDITED,
+    SSL_LINE,
+    edit,
+    fresh_copy,
+    generate_at,
+    tree,
+    update,
+)
 
 CONFIG = f"{PACKAGE}/core/config.py"
 
@@ -31,13 +39,7 @@ def generated_010(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def project(generated_010: Path, tmp_path: Path) -> Path:
     """A fresh copy of a project 0.1.0 generated, untouched."""
-    return Path(shutil.copytree(generated_010, tmp_path / "svc-up"))
-
-
-def update(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[int, str, str]:
-    code = main(["update", str(project), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return fresh_copy(generated_010, tmp_path)
 
 
 def test_check_says_whether_the_project_is_behind(

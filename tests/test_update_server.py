@@ -3,7 +3,6 @@ uvicorn project, and switching servers rewrites exactly what the server changes.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from fastapi_patterns.plan import MANIFEST
 from fastapi_patterns.update.base import render_files, with_changes
 from fastapi_patterns.update.errors import UpdateError
 from fastapi_patterns.update.snapshot import recorded_options
-from update_fixtures import OPTIONS, PACKAGE, edit, generate_at, tree
+from update_fixtures import OPTIONS, PACKAGE, edit, fresh_copy, generate_at, tree, update
 
 # The last release whose manifest has no `server`: every project it made runs uvicorn.
 BEFORE_SERVER = "0.2.0"
@@ -30,13 +29,7 @@ def generated_020(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def project(generated_020: Path, tmp_path: Path) -> Path:
     """A fresh copy of a project 0.2.0 generated, untouched."""
-    return Path(shutil.copytree(generated_020, tmp_path / "svc-up"))
-
-
-def update(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[int, str, str]:
-    code = main(["update", str(project), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return fresh_copy(generated_020, tmp_path)
 
 
 def without_manifests(a: dict[str, bytes], b: dict[str, bytes]) -> tuple[dict, dict]:

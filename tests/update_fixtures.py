@@ -8,9 +8,13 @@ the issue's first proof lists, on a SQLite + JWT project made by 0.1.0.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from fastapi_patterns.commands import main
 from fastapi_patterns.update.base import render_files
 from fastapi_patterns.write import write_files
 
@@ -32,6 +36,18 @@ OPTIONS: dict[str, Any] = {
 def generate_at(version: str, directory: Path, **changes: Any) -> Path:
     write_files(directory, render_files(version, {**OPTIONS, **changes}))
     return directory
+
+
+def fresh_copy(generated: Path, tmp_path: Path) -> Path:
+    """A fresh copy of a generated project, so each test edits its own."""
+    return Path(shutil.copytree(generated, tmp_path / generated.name))
+
+
+def update(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[int, str, str]:
+    """`fastapi-patterns update PROJECT ARGS`, in process: exit code, stdout, stderr."""
+    code = main(["update", str(project), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def edit(root: Path, path: str, old: str, new: str) -> None:

@@ -74,23 +74,12 @@ def resolve(
     if auth == JWT and db == NO_DATABASE:
         raise OptionError("--auth jwt needs a database to hold users; pick --db or --auth none.")
 
-    server = choices.get("server")
-    if server is not None:
-        sources["server"] = "flag"
-    elif detection.server in SERVERS:
-        server, sources["server"] = detection.server, _detected(detection, "server")
-    else:
-        server, sources["server"] = DEFAULT_SERVER, "default"
-    _check("--server", server, SERVERS)
-
-    layout = choices.get("layout")
-    if layout is not None:
-        sources["layout"] = "flag"
-    elif detection.layout in LAYOUTS:
-        layout, sources["layout"] = detection.layout, _detected(detection, "layout")
-    else:
-        layout, sources["layout"] = LAYOUTS[0], "default"
-    _check("--layout", layout, LAYOUTS)
+    server = _flag_detected_or_default(
+        choices.get("server"), detection, sources, "server", SERVERS, DEFAULT_SERVER
+    )
+    layout = _flag_detected_or_default(
+        choices.get("layout"), detection, sources, "layout", LAYOUTS, LAYOUTS[0]
+    )
 
     python, sources["python"] = _python(detection, choices.get("python"))
 
@@ -113,6 +102,26 @@ def resolve(
         sources=sources,
     )
     return options, warnings
+
+
+def _flag_detected_or_default(
+    flag: str | None,
+    detection: Detection,
+    sources: dict[str, str],
+    key: str,
+    allowed: tuple[str, ...],
+    default: str,
+) -> str:
+    """An option with no rule of its own: the flag, else what was detected, else the default."""
+    value = flag
+    if value is not None:
+        sources[key] = "flag"
+    elif getattr(detection, key) in allowed:
+        value, sources[key] = getattr(detection, key), _detected(detection, key)
+    else:
+        value, sources[key] = default, "default"
+    _check(f"--{key}", value, allowed)
+    return value
 
 
 def _detected(detection: Detection, key: str) -> str:
