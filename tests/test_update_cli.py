@@ -69,7 +69,7 @@ def test_dry_run_reports_and_diffs_but_writes_nothing(
     assert f"\n  created   {PACKAGE}/core/openapi.py (new in {__version__})\n" in out
     assert f"\n--- a/{PACKAGE}/main.py\n+++ b/{PACKAGE}/main.py\n" in out
     assert f"+++ b/{PACKAGE}/core/openapi.py" in out and "--- /dev/null" in out
-    assert ">>>>>>> theirs (0.3.0)" in out  # the conflict as it would be written
+    assert ">>>>>>> theirs (0.4.0)" in out  # the conflict as it would be written
 
 
 def test_json_report(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,7 +135,7 @@ def test_conflicts_wait_for_continue(project: Path, capsys: pytest.CaptureFixtur
     code, _, err = update(capsys, project)
     assert code == 2 and "waiting for its conflicts" in err
     content = (project / CONFIG).read_text()
-    start, end = content.index("<<<<<<<"), content.index(">>>>>>> theirs (0.3.0)\n")
+    start, end = content.index("<<<<<<<"), content.index(">>>>>>> theirs (0.4.0)\n")
     (project / CONFIG).write_text(content[:start] + SSL_LINE + content[end + 23 :])
     code, out, _ = update(capsys, project, "--continue")
     assert code == 0 and out.startswith(f"Recorded the update from {OLD} to {__version__}")
@@ -159,7 +159,7 @@ def test_refusals_are_one_line_and_change_nothing(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert "does not exist" in refused(capsys, tmp_path / "missing")
-    assert "--to 9.9.9: this bundle knows versions 0.1.0, 0.2.0, 0.3.0" in refused(
+    assert "--to 9.9.9: this bundle knows versions 0.1.0, 0.2.0, 0.3.0, 0.4.0" in refused(
         capsys, project, "--to", "9.9.9"
     )
     assert "needs a database" in refused(capsys, project, "--db", "none")

@@ -1,3 +1,3 @@
 """fastapi-advanced-patterns: the create-fastapi-app generator and its helpers."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
