@@ -26,7 +26,9 @@ $(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 
 # Generate ./demo-app on the embedded default (SQLite, no servers), then run the generator's
 # own next steps exactly as it prints them, in one shell: a venv of the demo's own, install,
-# migrate, test, serve (PORT picks the port). The generator writes .env with a fresh key.
+# migrate, test, serve (PORT picks the port: uvicorn reads UVICORN_PORT, granian, the default
+# server, GRANIAN_PORT; a demo made by an older version may run either). The generator writes
+# .env with a fresh key.
 # A second run reuses the project and its steps; `make clean` starts over.
 DEMO_JSON := $(VENV)/demo.json
 demo: $(VENV)/.installed-base
@@ -37,7 +39,7 @@ demo: $(VENV)/.installed-base
 	@echo "Next steps of $(DEMO) ($(VENV)/demo-steps.sh), then serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop):"
 	@sed 's/^/  /' $(VENV)/demo-steps.sh
 	@echo "  API docs: http://127.0.0.1:$(PORT)/docs  Readiness: http://127.0.0.1:$(PORT)/health/ready"
-	UVICORN_PORT=$(PORT) exec bash -e $(VENV)/demo-steps.sh
+	UVICORN_PORT=$(PORT) GRANIAN_PORT=$(PORT) exec bash -e $(VENV)/demo-steps.sh
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup

@@ -88,6 +88,8 @@ def to_ready(reps: int, work: Path) -> dict[str, object]:
                 "jwt",
                 "--layout",
                 "flat",
+                "--server",  # served below by uvicorn; the default is granian
+                "uvicorn",
             ],
             capture_output=True,
             check=True,

@@ -60,7 +60,11 @@ def create(work: Path, name: str, *, db: str, layout: str = "flat") -> Project:
     shutil.rmtree(target, ignore_errors=True)
     # An empty parent: the generator refuses to write beside an existing FastAPI app.
     target.parent.mkdir(parents=True, exist_ok=True)
-    generate(name, target, db=db, redis=False, auth="jwt", layout=layout, python="3.11")
+    # A uvicorn project (the generator's default is granian): the uvicorn rows measure what
+    # a uvicorn project runs, and the granian rows serve the same app with granian's command.
+    generate(
+        name, target, db=db, redis=False, auth="jwt", server="uvicorn", layout=layout, python="3.11"
+    )
     return Project(target, name.replace("-", "_"))
 
 

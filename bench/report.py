@@ -100,11 +100,18 @@ def _per_round(results: Results, key: str, base: str, metric: str) -> Spread | N
     return spread(ratios)
 
 
-# The same ratios for the generated service under granian: figures, without a target.
+# The same ratios for the generated service under granian, and for the write routes
+# against their own hand-written baselines: figures, without a target.
 _DB_PATH_BESIDE = (
+    ("e-pg-noturns", "f-asyncpg", "rps", "e-pg, reads not in turn, ÷ f throughput"),
+    ("e-pg-noturns", "f-asyncpg", "p99_ms", "e-pg, reads not in turn, p99 ÷ f p99"),
     ("e-pg-granian", "f-asyncpg", "rps", "e-pg under granian ÷ f throughput"),
     ("e-pg-granian", "f-asyncpg", "p99_ms", "e-pg under granian p99 ÷ f p99"),
     ("e-sqlite-granian", "g-core-sqlite", "rps", "e-sqlite under granian ÷ g throughput"),
+    ("post-e-pg", "post-f-asyncpg", "rps", "e-pg POST ÷ f POST throughput"),
+    ("post-e-pg", "post-f-asyncpg", "p99_ms", "e-pg POST p99 ÷ f POST p99"),
+    ("patch-e-pg", "patch-f-asyncpg", "rps", "e-pg PATCH ÷ f PATCH throughput"),
+    ("patch-e-pg", "patch-f-asyncpg", "p99_ms", "e-pg PATCH p99 ÷ f PATCH p99"),
 )
 
 
@@ -317,16 +324,19 @@ round against variant b of the same round; tables give the median and (min-max) 
 
 {targets_table(results)}
 
-## 1. HTTP: one 10-field JSON route and the real GET /items, one worker
+## 1. HTTP: one 10-field JSON route, the real GET /items and its writes, one worker
 
 uvicorn (uvloop, httptools, `--no-access-log`; granian with uvloop and its access log off
 where a row says so) pinned to CPU 0, wrk pinned to CPU 1:
 {s["connections"]} connections, {_plural(s["rounds"], "round")} of {s["seconds"]} s after a
 {s["warmup"]} s warm-up, a fresh server per run, the variant order rotated each round. Every
-request carries an `Origin` header; e adds a bearer token. µs/request is 10⁶ ÷ req/s: the
-server's time per request on its one core. The last column counts access lines in the log
-file per request wrk reported; requests still in flight when wrk stops are logged but not
-counted, so it sits slightly above 1.00.
+request carries an `Origin` header; e adds a bearer token. The POST and PATCH rows send a
+second user's token and a JSON body; each PATCH updates the next of that user's items in
+turn (not one row that every connection waits to lock), and after every write run the rows
+it inserted are deleted and the table vacuumed, so each run and the GET rows start from the
+same table. µs/request is 10⁶ ÷ req/s: the server's time per request on its one core. The
+last column counts access lines in the log file per request wrk reported; requests still in
+flight when wrk stops are logged but not counted, so it sits slightly above 1.00.
 
 {http_table(results)}
 {skipped}

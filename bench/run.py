@@ -15,9 +15,11 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import coldstart
 import dbpath
@@ -35,6 +37,10 @@ HERE = Path(__file__).resolve().parent
 APPS = HERE / "apps"
 SEED_ITEMS = 50  # full pages of GET /items?limit=20, as in issue 15's figures
 WRITER_EMAIL = "writer@example.com"
+DATABASE = "bench"  # the PostgreSQL database of the e-pg, f and g-pg rows
+# The writer's items, which section 1's PATCH rows update in turn: one per connection of the
+# full run, so 64 connections do not all queue on one row's lock.
+WRITER_ITEMS = 64
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,7 @@ class Service:
     # A second user whose items the write routes create and change, so the reader's page
     # (and its total) stays the same whatever the writes do.
     writer_token: str = ""
-    writer_item: int = 0  # the writer's one item, which PATCH changes
+    writer_items: tuple[int, ...] = ()  # created last: every later id is a benchmark's insert
 
     def variant(self, key: str, label: str, headers: dict[str, str]) -> throughput.Variant:
         return throughput.Variant(
@@ -104,8 +110,8 @@ def prepare(work: Path, db: str, database_url: str) -> Service:
         if db != "postgresql":  # the write rows run on PostgreSQL only
             return Service(svc, token)
         writer = project.sign_up(server.url(""), WRITER_EMAIL)
-        (writer_item,) = project.add_items(server.url(""), writer, 1)
-    return Service(svc, token, writer, writer_item)
+        writer_items = project.add_items(server.url(""), writer, WRITER_ITEMS)
+    return Service(svc, token, writer, tuple(writer_items))
 
 
 def db_variants(
@@ -130,14 +136,51 @@ def db_variants(
 def write_rows(
     pg: Service | None, variants: list[tuple[throughput.Variant, dbpath.Statements | None]]
 ) -> list[tuple[throughput.Variant, dbpath.Statements | None]]:
-    """Section 5's write rows, on PostgreSQL: the generated e-pg and f on asyncpg."""
+    """The write rows, on PostgreSQL: the generated e-pg and f on asyncpg (section 5
+    PATCHes the writer's first item only: 8 connections, counted rather than timed)."""
     for variant, statements in variants:
         if pg is not None and variant.key == "e-pg":
-            return dbpath.write_variants(variant, pg.writer_token, pg.writer_item, statements)
+            return dbpath.write_variants(variant, pg.writer_token, pg.writer_items[0], statements)
     return []
 
 
-def http_variants(sqlite: Service, pg: Service | None) -> list[throughput.Variant]:
+def http_write_variants(
+    pg: Service | None, database: list[tuple[throughput.Variant, dbpath.Statements | None]]
+) -> list[throughput.Variant]:
+    """Section 1's POST and PATCH rows: e and f alike, each PATCH to the writer's next item.
+    The GET of a write's path may not exist (f has no read-one): the runs wait on the list."""
+    if pg is None:
+        return []
+    out = []
+    for variant, _ in write_rows(pg, database):
+        ids = pg.writer_items if variant.method == "PATCH" else ()
+        out.append(dataclasses.replace(variant, path_ids=ids, ready_path="/items"))
+    return out
+
+
+def undo_writes(
+    server: postgres.PinnedPostgres, pg: Service
+) -> Callable[[throughput.Variant], dict[str, Any]]:
+    """After each write run, delete the rows it inserted and vacuum the table (PATCH leaves
+    dead row versions too), so every run, the GET rows' included, starts from the same table;
+    the count deleted goes into the run's figures."""
+    last_seeded = max(pg.writer_items)
+
+    def undo(variant: throughput.Variant) -> dict[str, Any]:
+        if variant.method == "GET":
+            return {}
+        deleted = server.execute(
+            f"WITH gone AS (DELETE FROM items WHERE id > {last_seeded} RETURNING 1)"
+            " SELECT count(*) FROM gone",
+            DATABASE,
+        )
+        server.execute("VACUUM items", DATABASE)
+        return {"rows_deleted": int(deleted)}
+
+    return undo
+
+
+def http_variants(sqlite: Service, pg: Service | None, work: Path) -> list[throughput.Variant]:
     headers = {"Origin": project.ORIGIN}
 
     def bare(key: str, label: str, module: str, logs: bool = False) -> throughput.Variant:
@@ -187,8 +230,9 @@ def http_variants(sqlite: Service, pg: Service | None) -> list[throughput.Varian
         ),
     ]
     # The real GET /items, generated and hand-written (f, g), PostgreSQL first; the
-    # generated one under granian too.
-    database = [variant for variant, _ in db_variants(sqlite, pg, None)]
+    # generated one under granian too; then POST and PATCH, generated and on asyncpg.
+    reads = db_variants(sqlite, pg, None)
+    database = [variant for variant, _ in reads]
     granian = [
         dataclasses.replace(
             v, key=f"{v.key}-granian", label=f"{v.label}, under granian", server="granian"
@@ -196,7 +240,13 @@ def http_variants(sqlite: Service, pg: Service | None) -> list[throughput.Varian
         for v in database
         if v.key.startswith("e-")
     ]
-    return variants + database + granian
+    # The generated one on PostgreSQL with its reads asking the pool directly, not in turn.
+    no_turns = [
+        dbpath.changed_copy(v, "noturns", "reads not in turn", {}, dbpath.NO_TURNS, work)
+        for v in database
+        if v.key == "e-pg"
+    ]
+    return variants + database + no_turns + granian + http_write_variants(pg, reads)
 
 
 def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, object]:
@@ -214,23 +264,25 @@ def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, objec
         sqlite = prepare(work, "sqlite", f"sqlite:///{work}/sqlite/app.db")
         pg = None
         statements = None
+        after_run = None
         if postgres.available():
             server = stack.enter_context(
                 postgres.PinnedPostgres(extra_args=postgres.STATEMENT_STATS)
             )
-            pg = prepare(work, "postgresql", server.create_database("bench"))
-            statements = dbpath.Statements(server, "bench")
+            pg = prepare(work, "postgresql", server.create_database(DATABASE))
+            statements = dbpath.Statements(server, DATABASE)
+            after_run = undo_writes(server, pg)
         else:
             results["skipped"] = ["e-pg: PostgreSQL is not installed (bench/ensure-tools.sh)"]
             print(f"skipping {results['skipped'][0]}", flush=True)
         results["machine"] = machine.describe(postgres.postgres_binary() if pg else None)
-        variants = http_variants(sqlite, pg)
+        variants = http_variants(sqlite, pg, work)
 
         say("1. HTTP throughput and latency", started)
         settings = throughput.Settings(
             profile.rounds, profile.seconds, profile.warmup, profile.connections
         )
-        results["http"] = throughput.measure(variants, settings, work)
+        results["http"] = throughput.measure(variants, settings, work, after_run)
 
         say("5. the database path: round trips and CPU per request", started)
         counted = db_variants(sqlite, pg, statements)

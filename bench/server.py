@@ -63,12 +63,16 @@ class Uvicorn:
     ) -> None:
         self.port = free_port()
         self.cwd = cwd
-        self.env = env
+        self.env = self._server_env(env, app_dir)
         self.log_path = log_path
         self.command = self._server_command(app, app_dir, access_log)
         if pin:
             self.command[:0] = ["taskset", "-c", SERVER_CPU]  # taskset execs: same pid
         self.process: subprocess.Popen[bytes] | None = None
+
+    def _server_env(self, env: dict[str, str], app_dir: Path) -> dict[str, str]:
+        """The environment the server runs with (uvicorn finds the app by --app-dir)."""
+        return env
 
     def _server_command(self, app: str, app_dir: Path, access_log: bool) -> list[str]:
         return [
@@ -150,11 +154,12 @@ class Granian(Uvicorn):
     """The same app under granian: one worker process (a child of granian's own), uvloop,
     granian's access log off (the generated app writes its own)."""
 
-    def _server_command(self, app: str, app_dir: Path, access_log: bool) -> list[str]:
+    def _server_env(self, env: dict[str, str], app_dir: Path) -> dict[str, str]:
         # granian imports the target from its working directory; the app may live elsewhere.
-        self.env = self.env | {
-            "PYTHONPATH": ":".join(filter(None, [str(app_dir), self.env.get("PYTHONPATH")]))
-        }
+        path = ":".join(filter(None, [str(app_dir), env.get("PYTHONPATH")]))
+        return env | {"PYTHONPATH": path}
+
+    def _server_command(self, app: str, app_dir: Path, access_log: bool) -> list[str]:
         return [
             str(Path(sys.executable).with_name("granian")),
             *("--interface", "asgi", "--host", HOST, "--port", str(self.port)),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from server import SERVERS, clean_env
 from summary import spread
@@ -27,8 +29,12 @@ class Variant:
     access_log: bool = False  # the app writes one line per request, to be counted
     server: str = "uvicorn"  # or "granian" (bench/server.py)
     server_access_log: bool = False  # uvicorn's own access log, as `fastapi run` has it
-    method: str = "GET"  # section 5's write rows send JSON bodies (bench/count.lua)
+    method: str = "GET"  # the write rows send JSON bodies (write.lua, count.lua)
     body: str | None = None
+    # Section 1's PATCH rows: the path's last segment takes each of these ids in turn.
+    path_ids: tuple[int, ...] = ()
+    # Polled with GET until it answers 200 before the load starts (default: `path`).
+    ready_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,7 @@ class Settings:
     connections: int
 
 
-def _one_run(variant: Variant, settings: Settings, log: Path) -> dict[str, float]:
+def _one_run(variant: Variant, settings: Settings, log: Path) -> dict[str, Any]:
     with SERVERS[variant.server](
         variant.app,
         app_dir=variant.app_dir,
@@ -48,26 +54,38 @@ def _one_run(variant: Variant, settings: Settings, log: Path) -> dict[str, float
         log_path=log,
         **({"access_log": True} if variant.server_access_log else {}),
     ) as server:
-        server.start(variant.path, variant.headers)
+        server.start(variant.ready_path or variant.path, variant.headers)
         url = server.url(variant.path)
-        warm = run_wrk(
-            url, seconds=settings.warmup, connections=settings.connections, headers=variant.headers
-        )
-        result = run_wrk(
-            url, seconds=settings.seconds, connections=settings.connections, headers=variant.headers
-        )
+
+        def load(seconds: int) -> WrkResult:
+            return run_wrk(
+                url,
+                seconds=seconds,
+                connections=settings.connections,
+                headers=variant.headers,
+                method=variant.method,
+                body=variant.body,
+                path_ids=variant.path_ids,
+            )
+
+        warm = load(settings.warmup)
+        result = load(settings.seconds)
         rss_kib = server.status_kb("VmRSS")
     row = {**_as_dict(result), "rss_kib": float(rss_kib)}
     if variant.access_log:
-        # Lines matching the benchmarked path; the server has stopped, so all are flushed.
+        # Lines of the benchmarked method and path (any of the ids for PATCH rows); the
+        # server has stopped, so all are flushed.
         route = variant.path.split("?")[0]
-        lines = sum(1 for line in log.open(errors="replace") if route in line)
+        if variant.path_ids:
+            route = route.rsplit("/", 1)[0] + "/"
+        method = f'"{variant.method}"'
+        lines = sum(1 for line in log.open(errors="replace") if route in line and method in line)
         row["logged_per_request"] = lines / (warm.requests + result.requests)
     return row
 
 
-def _as_dict(result: WrkResult) -> dict[str, float]:
-    return {
+def _as_dict(result: WrkResult) -> dict[str, Any]:
+    row: dict[str, Any] = {
         "rps": result.rps,
         "requests": result.requests,
         "seconds": result.seconds,
@@ -77,21 +95,35 @@ def _as_dict(result: WrkResult) -> dict[str, float]:
         "p99_ms": result.p99_ms,
         "timeouts": result.timeouts,
     }
+    if result.statuses:  # the write rows' answers by status (JSON keys are strings)
+        row["statuses"] = {str(status): n for status, n in result.statuses.items()}
+    return row
 
 
-def measure(variants: list[Variant], settings: Settings, work: Path) -> dict[str, object]:
-    """Every variant once per round, the order rotated each round so drift hits all alike."""
-    runs: dict[str, list[dict[str, float]]] = {v.key: [] for v in variants}
+def measure(
+    variants: list[Variant],
+    settings: Settings,
+    work: Path,
+    after_run: Callable[[Variant], dict[str, Any]] | None = None,
+) -> dict[str, object]:
+    """Every variant once per round, the order rotated each round so drift hits all alike.
+    `after_run`, called once each run's server has stopped, may undo what the run wrote;
+    what it returns is added to the run's figures."""
+    runs: dict[str, list[dict[str, Any]]] = {v.key: [] for v in variants}
     for round_no in range(settings.rounds):
         shift = round_no % len(variants)
         for variant in variants[shift:] + variants[:shift]:
             log = work / "logs" / f"{variant.key}-round{round_no + 1}.log"
             row = _one_run(variant, settings, log)
+            extra = after_run(variant) if after_run is not None else {}
+            row |= extra
             runs[variant.key].append(row)
             print(
-                f"  round {round_no + 1}  {variant.key:9} {row['rps']:>9,.0f} req/s"
+                f"  round {round_no + 1}  {variant.key:16} {row['rps']:>9,.0f} req/s"
                 f"  p50 {row['p50_ms']:6.2f} ms  p99 {row['p99_ms']:6.2f} ms"
-                + (f"  {row['timeouts']:.0f} timeouts" if row["timeouts"] else ""),
+                + (f"  {row['timeouts']:.0f} timeouts" if row["timeouts"] else "")
+                + "".join(f"  {n:,} x {status}" for status, n in row.get("statuses", {}).items())
+                + "".join(f"  {name} {value:,}" for name, value in extra.items()),
                 flush=True,
             )
     return {
@@ -100,7 +132,7 @@ def measure(variants: list[Variant], settings: Settings, work: Path) -> dict[str
     }
 
 
-def summarise(variant: Variant, runs: dict[str, list[dict[str, float]]]) -> dict[str, object]:
+def summarise(variant: Variant, runs: dict[str, list[dict[str, Any]]]) -> dict[str, object]:
     mine = runs[variant.key]
     base = runs.get(BASELINE)
     out: dict[str, object] = {

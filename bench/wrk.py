@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 LOAD_CPU = "1"  # the server owns CPU 0
 COUNT_SCRIPT = Path(__file__).with_name("count.lua")
+WRITE_SCRIPT = Path(__file__).with_name("write.lua")
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 _LATENCY = re.compile(r"^\s*(50|75|90|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.M)
 _RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
@@ -18,6 +20,7 @@ _TOTAL = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)", re.M)
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 _REACHED = re.compile(r"count reached: (\d+) responses, (\d+) not 2xx")
 _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+_STATUSES = re.compile(r"^statuses: ?(.*)$", re.M)  # printed by write.lua
 
 
 class WrkError(RuntimeError):
@@ -37,6 +40,8 @@ class WrkResult:
     # Requests with no answer within --timeout: a measurement, not a failure (a saturated
     # server's queue), but wrk leaves them out of its latencies, so they are reported.
     timeouts: int = 0
+    # Answers per HTTP status, when the run's script tallied them (write.lua does).
+    statuses: dict[int, int] = field(default_factory=dict)
 
 
 def wrk_binary() -> str:
@@ -52,13 +57,27 @@ def run_wrk(
     seconds: float,
     connections: int = 64,
     headers: dict[str, str] | None = None,
+    method: str = "GET",
+    body: str | None = None,
+    path_ids: Sequence[int] = (),
 ) -> WrkResult:
     """One bounded wrk run against a loopback URL; raises on errors or non-2xx answers
-    (timeouts are counted in the result instead)."""
-    done = _run([*_command(url, seconds, connections, headers), "--latency", url], seconds)
+    (timeouts are counted in the result instead). With a method other than GET, each
+    request carries `body` as JSON (write.lua), its path ending in the next of `path_ids`
+    in turn when there are any, and the result has every answer's status."""
+    command = [*_command(url, seconds, connections, headers), "--latency", url]
+    if method != "GET":
+        arguments = [method, body or "", *(str(n) for n in path_ids)]
+        command[-1:-1] = ["-s", str(WRITE_SCRIPT)]
+        command += ["--", *arguments]
+    done = _run(command, seconds)
     result = parse(done.stdout)
-    if result.errors:
-        raise WrkError(f"wrk saw {result.errors} errors or non-2xx answers:\n{done.stdout}")
+    if method != "GET" and not result.statuses:
+        raise WrkError(f"write.lua reported no statuses:\n{done.stdout}")
+    # wrk counts only answers of 400 and above; a write answered 1xx or 3xx failed as well.
+    odd = sum(n for status, n in result.statuses.items() if not 200 <= status < 300)
+    if result.errors or odd:
+        raise WrkError(f"wrk saw {result.errors + odd} errors or non-2xx answers:\n{done.stdout}")
     return result
 
 
@@ -119,6 +138,12 @@ def parse(text: str) -> WrkResult:
     socket = _SOCKET.search(text)
     errors = int(non_2xx.group(1)) if non_2xx else 0
     timeouts = 0
+    tallied = _STATUSES.search(text)
+    statuses = {}
+    if tallied:
+        for part in tallied.group(1).split():
+            status, count = part.split("=")
+            statuses[int(status)] = int(count)
     if socket:
         connect, read, write, timeouts = (int(n) for n in socket.groups())
         errors += connect + read + write
@@ -132,4 +157,5 @@ def parse(text: str) -> WrkResult:
         p99_ms=latencies[99],
         errors=errors,
         timeouts=timeouts,
+        statuses=statuses,
     )

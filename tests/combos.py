@@ -50,7 +50,7 @@ class Combo:
 # Every value appears, and every database runs with Redis on at least once; granian serves
 # the combination with the most to serve (a database server, Redis, JWT, the src layout).
 MATRIX = [
-    Combo("sqlite", False, "jwt", "flat"),  # the embedded default (make demo)
+    Combo("sqlite", False, "jwt", "flat"),  # make demo's options, on uvicorn
     Combo("sqlite", True, "none", "src"),
     Combo("postgresql", True, "jwt", "flat"),
     Combo("postgresql", False, "none", "src"),

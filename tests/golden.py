@@ -35,7 +35,7 @@ class GoldenCase:
 # Between them: every database, Redis on and off, both auths and layouts, both servers, and
 # the package managers whose Dockerfile and README differ most (pip, uv, Poetry).
 GOLDEN = [
-    GoldenCase(MATRIX[0]),  # sqlite-noredis-jwt-flat, the embedded default
+    GoldenCase(Combo("sqlite", False, "jwt", "flat", "granian")),  # the default project
     GoldenCase(MATRIX[2]),  # postgresql-redis-jwt-flat
     GoldenCase(Combo("mysql", True, "jwt", "src"), "uv"),
     GoldenCase(Combo("none", False, "none", "flat"), "poetry"),

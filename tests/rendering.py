@@ -30,13 +30,14 @@ UVICORN_COMBOS = [
 ]
 # The server changes a few files (the entry point, logging, pyproject, the deployment files
 # and the README), which also depend on the database, auth and layout: every database with
-# every auth under granian, both layouts and both Redis settings among them.
+# every auth under granian, both layouts and both Redis settings among them, and the
+# generator's default project (SQLite, no Redis, JWT, flat, granian) as it comes.
 GRANIAN_COMBOS = [
     Combo(
         db,
         db in SERVER_DATABASES or db == "none",
         auth,
-        "src" if auth == "jwt" else "flat",
+        "src" if auth == "jwt" and db != "sqlite" else "flat",
         GRANIAN,
     )
     for db in DATABASES

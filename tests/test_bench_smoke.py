@@ -23,13 +23,15 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = [
     *("a", "b", "b-run", "c", "d", "d-no-origin", "d-no-access-line", "d-granian"),
-    *("e-pg", "f-asyncpg", "g-core-pg", "e-sqlite", "g-core-sqlite"),
+    *("e-pg", "f-asyncpg", "g-core-pg", "e-sqlite", "g-core-sqlite", "e-pg-noturns"),
     *("e-pg-granian", "e-sqlite-granian"),
+    *("post-e-pg", "post-f-asyncpg", "patch-e-pg", "patch-f-asyncpg"),
 ]
 # They write one access line per request (under granian too: the app's own middleware).
 LOGGING = [
     *("c", "d", "d-no-origin", "d-granian"),
-    *("e-sqlite", "e-pg", "e-pg-granian", "e-sqlite-granian"),
+    *("e-sqlite", "e-pg", "e-pg-noturns", "e-pg-granian", "e-sqlite-granian"),
+    *("post-e-pg", "patch-e-pg"),
 ]
 
 
@@ -81,6 +83,46 @@ def test_ratios_are_against_the_same_run_baseline(results: dict[str, Any]) -> No
     # Beside it, against bare FastAPI served like `fastapi run` (uvicorn's access log on).
     served = d["runs"][0]["rps"] / variants["b-run"]["runs"][0]["rps"]
     assert d["rps_ratio_served"]["median"] == pytest.approx(served)
+
+
+def test_write_rows_answer_their_status_and_are_undone(results: dict[str, Any]) -> None:
+    variants = _variants(results)
+    for key, status in (
+        *(("post-e-pg", "201"), ("post-f-asyncpg", "201")),
+        *(("patch-e-pg", "200"), ("patch-f-asyncpg", "200")),
+    ):
+        (run,) = variants[key]["runs"]
+        # Every answer had the route's success status (write.lua tallies each one).
+        assert list(run["statuses"]) == [status], key
+        assert run["statuses"][status] == run["requests"] > 0, key
+        assert run["rps"] > 0, key
+        # After a POST run the rows it inserted (warm-up, measured and in-flight requests
+        # alike) are deleted, so every run starts from the same table; PATCH inserts none.
+        if key.startswith("post-"):
+            assert run["rows_deleted"] >= run["requests"], key
+        else:
+            assert run["rows_deleted"] == 0, key
+    targets = {t["name"]: t for t in results["targets"]}
+    for write in ("POST", "PATCH"):
+        for name in (f"e-pg {write} ÷ f {write} throughput", f"e-pg {write} p99 ÷ f {write} p99"):
+            assert (targets[name]["target"], targets[name]["met"]) == ("—", None), name
+            assert targets[name]["value"] > 0, name
+
+
+def test_patch_rows_update_the_writers_items_in_turn(
+    smoke: tuple[dict[str, Any], Path],
+) -> None:
+    results, out = smoke
+    patch_e, patch_f = _variants(results)["patch-e-pg"], _variants(results)["patch-f-asyncpg"]
+    assert patch_e["path"] == patch_f["path"]  # the same first id, then the same turns
+    # The writer's 64 items were created one after another, so their ids follow the first.
+    first = int(patch_e["path"].rsplit("/", 1)[1])
+    log = (out / "work" / "logs" / "patch-e-pg-round1.log").read_text()
+    ids = {int(n) for n in re.findall(r'"method":"PATCH","path":"/items/(\d+)"', log)}
+    # Each wrk run (warm-up, then measured) starts at the first id and takes the next per
+    # request, wrapping after the 64th: the ids seen are the first ones, as many as requests.
+    assert ids == set(range(first, first + len(ids)))
+    assert min(64, patch_e["runs"][0]["requests"]) <= len(ids) <= 64
 
 
 def test_access_lines_are_really_written(results: dict[str, Any]) -> None:

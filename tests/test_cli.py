@@ -299,7 +299,8 @@ def test_next_steps_are_shell_lines_and_text_prints_the_same(
     summary = json.loads(out)
     steps = summary["next_steps"]
     assert steps[0] == f"cd '{work / 'with space'}'"
-    assert steps[-1].startswith("uvicorn svc.main:app ")
+    assert steps[-1].startswith("granian --interface asgi ")  # the default server
+    assert steps[-1].endswith(" svc.main:app")
     for step in steps:
         syntax = subprocess.run(["bash", "-n", "-c", step], capture_output=True, check=False)
         assert syntax.returncode == 0, (step, syntax.stderr)
@@ -309,6 +310,27 @@ def test_next_steps_are_shell_lines_and_text_prints_the_same(
     assert code == 0
     printed = text.split("Next steps, in one shell (the last one serves the app):\n", 1)[1]
     assert printed.splitlines()[: len(steps)] == [f"  {step}" for step in steps]
+
+
+def test_granian_is_the_default_and_a_project_on_uvicorn_keeps_uvicorn(
+    templates: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "svc", "--dry-run", "--json")
+    assert code == 0
+    assert json.loads(out)["options"]["server"] == {"value": "granian", "source": "default"}
+    # A repository whose service already runs on uvicorn: the new project follows it.
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "shop"\ndependencies = ["fastapi", "uvicorn[standard]>=0.30"]\n'
+    )
+    code, out, _ = run(capsys, "svc", "--dir", "services/svc", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["options"]["server"] == {
+        "value": "uvicorn",
+        "source": "detected (pyproject.toml)",
+    }
+    assert summary["next_steps"][-1].startswith("uvicorn svc.main:app ")
+    assert "server: uvicorn" in (work / "services/svc/.create-fastapi-app.yml").read_text()
 
 
 def test_existing_app_is_refused_end_to_end(tmp_path: Path) -> None:

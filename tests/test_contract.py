@@ -26,7 +26,9 @@ from contract import (
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "assets" / "fastapi-app-template.py"
-# The generator's default for a new project (make demo): SQLite, no Redis, JWT, flat.
+# The generator's default options for a new project (make demo): SQLite, no Redis, JWT,
+# flat. Both apps run under the same uvicorn launcher, so the project's own server (granian
+# by default) plays no part here.
 DEFAULT = Combo("sqlite", False, "jwt", "flat")
 APPS = ("generated", "single_file")
 

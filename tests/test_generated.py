@@ -37,8 +37,8 @@ TESTS_EVERYWHERE = {
     "test_middleware",
     "test_openapi",
 }
-TESTS_WITH_A_DATABASE = {"test_migrations"}
-TESTS_WITH_JWT = {"test_auth", "test_security", "test_users"}
+TESTS_WITH_A_DATABASE = {"test_db", "test_migrations"}
+TESTS_WITH_JWT = {"test_auth", "test_expiring", "test_security", "test_users"}
 TESTS_WITH_REDIS = {"test_cache"}
 
 

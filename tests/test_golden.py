@@ -4,6 +4,8 @@ import difflib
 
 import pytest
 
+from factories import make_detection
+from fastapi_patterns.resolve import resolve
 from golden import GOLDEN, GOLDEN_DIR, GoldenCase, golden_path, render_case
 
 
@@ -39,3 +41,14 @@ def test_the_cases_cover_every_option_value() -> None:
     assert {c.auth for c in combos} == {"jwt", "none"}
     assert {c.layout for c in combos} == {"flat", "src"}
     assert {case.package_manager for case in GOLDEN} >= {"pip", "uv", "poetry"}
+
+
+def test_the_first_case_is_the_project_made_without_options() -> None:
+    # What `create-fastapi-app NAME` (and `make demo`) writes in an empty folder.
+    options, _ = resolve("svc", make_detection())
+    default = GOLDEN[0]
+    assert (default.package_manager, options.package_manager) == ("pip", "pip")
+    made = (options.db, options.redis, options.auth, options.layout, options.server)
+    combo = default.combo
+    assert made == (combo.db, combo.redis, combo.auth, combo.layout, combo.server)
+    assert {case.combo.server for case in GOLDEN} == {"uvicorn", "granian"}

@@ -1,8 +1,9 @@
 """Issue 19: the next steps the generator prints run literally, in one shell, to a served app.
 
 The steps come from `--json` (`next_steps`) and run unchanged in one bash process, the
-last one (the server) included; the test only sets UVICORN_PORT=0, which uvicorn reads
-like --port, so the kernel picks a free port and the server names it in its log. The pip
+last one (the server) included; the test only sets UVICORN_PORT=0 and GRANIAN_PORT=0,
+which uvicorn and granian (the default server) read like --port, so the kernel picks a
+free port: uvicorn names it in its log, granian's worker listens on it. The pip
 flow runs where a stock `python3 -m venv` leaves an old pip (forced below 25.1 here, so
 the steps must cope with a pip that cannot read dependency groups); the uv flow runs
 with uv from PyPI, in a project that the generator detects as a uv project. Installing
@@ -29,6 +30,7 @@ import pytest
 
 from reliability import figure
 from servers import require_binary
+from service import listening_ports
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("next-steps")]
 
@@ -36,7 +38,10 @@ SUITE_BIN = Path(sys.executable).parent
 CLI = str(SUITE_BIN / "create-fastapi-app")
 # Installing from the index with a cold cache takes minutes; a warm one, well under one.
 DEADLINE = 900.0
-_LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+) ")
+_UVICORN_LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+) ")
+# granian logs the port it was given (0); once its worker has started, the one socket
+# listening in the steps' process tree is the port it got.
+_GRANIAN_STARTED = "Started worker-"
 
 
 def user_environment(*, extra_path: list[Path]) -> dict[str, str]:
@@ -53,7 +58,8 @@ def user_environment(*, extra_path: list[Path]) -> dict[str, str]:
     }
     path = [entry for entry in env["PATH"].split(os.pathsep) if Path(entry) != SUITE_BIN]
     env["PATH"] = os.pathsep.join([*map(str, extra_path), *path])
-    env["UVICORN_PORT"] = "0"  # the one thing the test chooses: any free port
+    # The one thing the test chooses: any free port, whichever server the project runs.
+    env["UVICORN_PORT"] = env["GRANIAN_PORT"] = "0"
     return env
 
 
@@ -80,7 +86,7 @@ class StepsRun:
                 env=env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # one process group: bash, uvicorn and its reloader
+                start_new_session=True,  # one process group: bash, the server, its reloader
             )
 
     def log(self) -> str:
@@ -93,9 +99,9 @@ class StepsRun:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     pytest.fail(f"the steps exited with {self.process.returncode}:\n{self.tail()}")
-                listening = _LISTENING.search(self.log())
-                if listening and not base:
-                    base = f"http://127.0.0.1:{listening.group(1)}"
+                port = None if base else self.served_port()
+                if port:
+                    base = f"http://127.0.0.1:{port}"
                 if base:
                     try:
                         if client.get(f"{base}/health/ready").status_code == 200:
@@ -104,6 +110,18 @@ class StepsRun:
                         pass
                 time.sleep(0.2)  # polling interval while installing and starting, bounded
         pytest.fail(f"no 200 from /health/ready within {DEADLINE:.0f} s:\n{self.tail()}")
+
+    def served_port(self) -> int | None:
+        """The port the server listens on, once it says it serves (None until then)."""
+        log = self.log()
+        listening = _UVICORN_LISTENING.search(log)
+        if listening:
+            return int(listening.group(1))
+        if _GRANIAN_STARTED in log:
+            ports = listening_ports(self.process.pid)
+            if len(ports) == 1:
+                return ports.pop()
+        return None
 
     def tail(self) -> str:
         return self.log()[-6000:]
@@ -145,6 +163,7 @@ def test_pip_steps_run_as_printed_in_a_venv_with_an_old_pip(
 ) -> None:
     summary = generate("steps-pip", tmp_path)
     assert summary["options"]["package_manager"]["value"] == "pip"
+    assert summary["options"]["server"] == {"value": "granian", "source": "default"}
     assert summary["env_file"] == {"path": ".env", "status": "created"}
     steps: list[str] = summary["next_steps"]
     project = Path(summary["directory"])

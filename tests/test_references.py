@@ -192,7 +192,8 @@ def test_reference_has_a_complete_table_of_contents(path: Path) -> None:
 
 class _DefaultProject(Combo):
     """The generator's default project (SQLite, no Redis, JWT, flat), named "app" as the
-    references name it."""
+    references name it, on uvicorn (`--server uvicorn`), whose entry point and logging
+    deployment.md and observability.md quote."""
 
     @property
     def name(self) -> str:

@@ -1,5 +1,6 @@
 """`fastapi-patterns update --server`: a project recorded before the option existed is a
-uvicorn project, and switching servers rewrites exactly what the server changes."""
+uvicorn project, a recorded server is kept (granian is the default only for new projects),
+and switching servers rewrites exactly what the server changes."""
 
 from __future__ import annotations
 
@@ -49,6 +50,24 @@ def test_a_project_recorded_without_a_server_is_a_uvicorn_project(
     assert "import uvicorn" in (project / ENTRY).read_text()
     updated, fresh = without_manifests(
         tree(project), tree(generate_at(__version__, tmp_path / "fresh", server="uvicorn"))
+    )
+    assert updated == fresh
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_a_recorded_server_is_kept_though_the_default_is_now_granian(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 0.3.0 recorded the server it chose (uvicorn was its default): update keeps either.
+    project = generate_at("0.3.0", tmp_path / "svc-up", server=server)
+    code, out, _ = update(capsys, project)
+    assert code == 0, out
+    assert "option" not in out
+    assert read_manifest((project / MANIFEST).read_text())["options"]["server"] == server
+    served = {"uvicorn": "import uvicorn", "granian": "from granian import Granian"}[server]
+    assert served in (project / ENTRY).read_text()
+    updated, fresh = without_manifests(
+        tree(project), tree(generate_at(__version__, tmp_path / "fresh", server=server))
     )
     assert updated == fresh
 

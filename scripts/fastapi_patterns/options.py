@@ -27,7 +27,7 @@ GRANIAN = "granian"
 # The ASGI servers `python -m <package>` can run.
 SERVERS = (UVICORN, GRANIAN)
 # The server a project gets unless it asks or already depends on one. One line to change.
-DEFAULT_SERVER = UVICORN
+DEFAULT_SERVER = GRANIAN
 PACKAGE_MANAGERS = ("uv", "poetry", "pdm", "pipenv", "hatch", "pip")
 # Long enough for any real service name, short enough to stay a valid file name everywhere.
 MAX_NAME_LENGTH = 100

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -130,17 +133,37 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class ReadEngine:
+    """The engine for statements that only read (`read_rows`), and the turns they take.
+
+    `turns` lets as many reads hold a connection as the pool has, and no more: the others
+    wait in the order they came. The pool's own queue is not first come, first served (a
+    new request can take a connection a waiting one was woken for), so under load some
+    reads waited many times longer than the rest; in order, none waits much longer than
+    the average (bench/RESULTS.md: the p99 of `GET /items`).
+    """
+
+    engine: AsyncEngine
+    turns: asyncio.Semaphore
+    wait_seconds: float
+
+
+def create_read_engine(engine: AsyncEngine, settings: Settings) -> ReadEngine:
     """The engine, sharing its pool, for statements that only read (`read_rows`): on
     PostgreSQL each runs on its own (autocommit), with no BEGIN and no COMMIT round trip.
     SQLite and MySQL begin transactions without a round trip of their own."""
     if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
-    return engine
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return ReadEngine(
+        engine=engine,
+        turns=asyncio.Semaphore(settings.db_pool_size + settings.db_max_overflow),
+        wait_seconds=settings.db_pool_timeout,
+    )
 
 
 async def read_rows(
-    engine: AsyncEngine, statement: Select[Any], params: Mapping[str, Any]
+    reads: ReadEngine, statement: Select[Any], params: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """The rows of one statement that only reads, as dicts of column name to value.
 
@@ -150,24 +173,51 @@ async def read_rows(
     pool: SQLAlchemy's execution layer costs more CPU than the query (bench/RESULTS.md).
     Its parameters go to the driver as they are (ints and strings need no conversion).
     """
-    async with engine.connect() as connection:
-        if engine.dialect.driver != "asyncpg":
-            result = await connection.execute(statement, params)
-            return [dict(row) for row in result.mappings()]
-        compiled = _compiled(statement, engine.dialect)
-        arguments = [params[name] for name in compiled.positiontup or ()]
-        driver_connection: Any = (await connection.get_raw_connection()).driver_connection
-        try:
-            records = await driver_connection.fetch(compiled.string, *arguments)
-        except Exception as exc:
-            # A lost server closes the connection (asyncpg then raises its own errors); a
-            # silent one times out. As SQLAlchemy does for its own statements: drop the
-            # connection from the pool, raise OperationalError (answered with a 503).
-            if not (isinstance(exc, OSError | TimeoutError) or driver_connection.is_closed()):
-                raise
-            await connection.invalidate(exc)
-            raise OperationalError(compiled.string, arguments, exc) from exc
+    await _take_turn(reads)
+    try:
+        async with reads.engine.connect() as connection:
+            if reads.engine.dialect.driver != "asyncpg":
+                result = await connection.execute(statement, params)
+                return [dict(row) for row in result.mappings()]
+            records = await _fetch(connection, statement, params)
+    finally:
+        reads.turns.release()
     return [dict(record) for record in records]
+
+
+async def _take_turn(reads: ReadEngine) -> None:
+    """Wait, in order, until a connection is free for one more read: DB_POOL_TIMEOUT at
+    most, as for the pool itself, then the same error (answered with a 503)."""
+    if not reads.turns.locked():
+        await reads.turns.acquire()  # free: no waiting, no timer
+        return
+    try:
+        async with asyncio.timeout(reads.wait_seconds):
+            await reads.turns.acquire()
+    except TimeoutError:
+        raise PoolTimeoutError(
+            f"No database connection came free within {reads.wait_seconds} s (DB_POOL_TIMEOUT)."
+        ) from None
+
+
+async def _fetch(
+    connection: AsyncConnection, statement: Select[Any], params: Mapping[str, Any]
+) -> list[Any]:
+    """asyncpg's own fetch of the statement, compiled once, on the pooled connection."""
+    compiled = _compiled(statement, connection.dialect)
+    arguments = [params[name] for name in compiled.positiontup or ()]
+    driver_connection: Any = (await connection.get_raw_connection()).driver_connection
+    try:
+        records: list[Any] = await driver_connection.fetch(compiled.string, *arguments)
+    except Exception as exc:
+        # A lost server closes the connection (asyncpg then raises its own errors); a
+        # silent one times out. As SQLAlchemy does for its own statements: drop the
+        # connection from the pool, raise OperationalError (answered with a 503).
+        if not (isinstance(exc, OSError | TimeoutError) or driver_connection.is_closed()):
+            raise
+        await connection.invalidate(exc)
+        raise OperationalError(compiled.string, arguments, exc) from exc
+    return records
 
 
 @lru_cache(maxsize=256)

@@ -1,13 +1,15 @@
 """User use cases: sign-up, password authentication, lookup and listing."""
 
 import time
+from collections.abc import Callable
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..core.expiring import ExpiringMap
 from ..core.security import PasswordHasher
-from ..db import read_rows
+from ..db import ReadEngine, read_rows
 from ..models import User
 from ..schemas import UserCreate, UserPage, UserRead
 
@@ -90,37 +92,37 @@ class ActiveUsers:
     asks the database. Code that changes a user calls `forget(user_id)` after its commit
     (`db.after_commit`), which ends that at once in this process. A lookup takes its own
     connection for one statement (`db.read_rows`), so it never holds one while the
-    request's own session waits.
+    request's own session waits. At most `max_entries` users are kept (`ExpiringMap`:
+    emptied when full); `clock` measures the time to live.
     """
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: ReadEngine,
         *,
         ttl_seconds: float,
         max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
         self._ttl = ttl_seconds
-        self._max_entries = max_entries
-        self._kept: dict[int, tuple[float, UserRead]] = {}
+        self._clock = clock
+        self._kept: ExpiringMap[int, UserRead] = ExpiringMap(max_entries=max_entries)
 
     async def get(self, user_id: int, *, fresh: bool = False) -> UserRead | None:
-        now = time.monotonic()
-        if not fresh and (kept := self._kept.get(user_id)) is not None and kept[0] > now:
-            return kept[1]
+        now = self._clock()
+        if not fresh and (kept := self._kept.get(user_id, now)) is not None:
+            return kept
         rows = await read_rows(self._engine, _USER_BY_ID, {"user_id": user_id})
         row = rows[0] if rows else None
         if row is None or not row["is_active"]:
-            self._kept.pop(user_id, None)
+            self._kept.discard(user_id)
             return None
         user = UserRead.model_validate(row)
         if self._ttl > 0:
-            if len(self._kept) >= self._max_entries:
-                self._kept.clear()  # bounded memory; the next requests refill it
-            self._kept[user_id] = (now + self._ttl, user)
+            self._kept.put(user_id, user, now + self._ttl)
         return user
 
     def forget(self, user_id: int) -> None:
         """Drop a kept user, so the next request reads their current state."""
-        self._kept.pop(user_id, None)
+        self._kept.discard(user_id)
