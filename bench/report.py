@@ -103,6 +103,11 @@ def _per_round(results: Results, key: str, base: str, metric: str) -> Spread | N
 # The same ratios for the generated service under granian, and for the write routes
 # against their own hand-written baselines: figures, without a target.
 _DB_PATH_BESIDE = (
+    ("d-granian", "b", "p99_ms", "d under granian p99 ÷ b p99"),
+    ("d-asyncio", "b", "rps", "d, uvicorn on asyncio's loop, ÷ b"),
+    ("d-asyncio", "b", "p99_ms", "d, uvicorn on asyncio's loop, p99 ÷ b p99"),
+    ("e-pg-asyncio", "f-asyncpg", "rps", "e-pg, uvicorn on asyncio's loop, ÷ f throughput"),
+    ("e-pg-asyncio", "f-asyncpg", "p99_ms", "e-pg, uvicorn on asyncio's loop, p99 ÷ f p99"),
     ("e-pg-noturns", "f-asyncpg", "rps", "e-pg, reads not in turn, ÷ f throughput"),
     ("e-pg-noturns", "f-asyncpg", "p99_ms", "e-pg, reads not in turn, p99 ÷ f p99"),
     ("e-pg-granian", "f-asyncpg", "rps", "e-pg under granian ÷ f throughput"),

@@ -228,6 +228,12 @@ def http_variants(sqlite: Service, pg: Service | None, work: Path) -> list[throu
         dataclasses.replace(
             generated_stack, key="d-granian", label="d. same, under granian", server="granian"
         ),
+        dataclasses.replace(
+            generated_stack,
+            key="d-asyncio",
+            label="d. same, uvicorn on asyncio's loop",
+            loop="asyncio",
+        ),
     ]
     # The real GET /items, generated and hand-written (f, g), PostgreSQL first; the
     # generated one under granian too; then POST and PATCH, generated and on asyncpg.
@@ -246,7 +252,15 @@ def http_variants(sqlite: Service, pg: Service | None, work: Path) -> list[throu
         for v in database
         if v.key == "e-pg"
     ]
-    return variants + database + no_turns + granian + http_write_variants(pg, reads)
+    # uvicorn on asyncio's own loop instead of uvloop (the generated __main__.py's choice).
+    asyncio_loop = [
+        dataclasses.replace(
+            v, key=f"{v.key}-asyncio", label=f"{v.label}, uvicorn on asyncio's loop", loop="asyncio"
+        )
+        for v in database
+        if v.key == "e-pg"
+    ]
+    return variants + database + no_turns + asyncio_loop + granian + http_write_variants(pg, reads)
 
 
 def run(profile: Profile, out: Path, work: Path, smoke: bool) -> dict[str, object]:

@@ -60,8 +60,10 @@ class Uvicorn:
         log_path: Path,
         pin: bool = True,
         access_log: bool = False,
+        loop: str = "uvloop",
     ) -> None:
         self.port = free_port()
+        self.loop = loop
         self.cwd = cwd
         self.env = self._server_env(env, app_dir)
         self.log_path = log_path
@@ -79,7 +81,7 @@ class Uvicorn:
             sys.executable,
             *("-m", "uvicorn", app, "--app-dir", str(app_dir)),
             *("--host", HOST, "--port", str(self.port), "--workers", "1"),
-            *("--loop", "uvloop", "--http", "httptools"),
+            *("--loop", self.loop, "--http", "httptools"),
             "--access-log" if access_log else "--no-access-log",
         ]
 

@@ -28,6 +28,7 @@ class Variant:
     headers: dict[str, str] = field(default_factory=dict)
     access_log: bool = False  # the app writes one line per request, to be counted
     server: str = "uvicorn"  # or "granian" (bench/server.py)
+    loop: str = "uvloop"  # uvicorn's event loop: "uvloop" or "asyncio"
     server_access_log: bool = False  # uvicorn's own access log, as `fastapi run` has it
     method: str = "GET"  # the write rows send JSON bodies (write.lua, count.lua)
     body: str | None = None
@@ -53,6 +54,7 @@ def _one_run(variant: Variant, settings: Settings, log: Path) -> dict[str, Any]:
         env=clean_env(**variant.env),
         log_path=log,
         **({"access_log": True} if variant.server_access_log else {}),
+        **({"loop": variant.loop} if variant.loop != "uvloop" else {}),
     ) as server:
         server.start(variant.ready_path or variant.path, variant.headers)
         url = server.url(variant.path)

@@ -22,15 +22,23 @@ from servers import PostgresServer, require_binary
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = [
-    *("a", "b", "b-run", "c", "d", "d-no-origin", "d-no-access-line", "d-granian"),
-    *("e-pg", "f-asyncpg", "g-core-pg", "e-sqlite", "g-core-sqlite", "e-pg-noturns"),
+    *("a", "b", "b-run", "c", "d", "d-no-origin", "d-no-access-line", "d-granian", "d-asyncio"),
+    *(
+        "e-pg",
+        "f-asyncpg",
+        "g-core-pg",
+        "e-sqlite",
+        "g-core-sqlite",
+        "e-pg-noturns",
+        "e-pg-asyncio",
+    ),
     *("e-pg-granian", "e-sqlite-granian"),
     *("post-e-pg", "post-f-asyncpg", "patch-e-pg", "patch-f-asyncpg"),
 ]
 # They write one access line per request (under granian too: the app's own middleware).
 LOGGING = [
-    *("c", "d", "d-no-origin", "d-granian"),
-    *("e-sqlite", "e-pg", "e-pg-noturns", "e-pg-granian", "e-sqlite-granian"),
+    *("c", "d", "d-no-origin", "d-granian", "d-asyncio"),
+    *("e-sqlite", "e-pg", "e-pg-noturns", "e-pg-asyncio", "e-pg-granian", "e-sqlite-granian"),
     *("post-e-pg", "patch-e-pg"),
 ]
 
