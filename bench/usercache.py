@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import gc
 import importlib
-import inspect
 import json
 import os
 import shutil
@@ -108,9 +107,7 @@ async def open_ways(
     # As the lifespan builds them: the engine, its autocommit read twin, the Redis client.
     engine = db.create_engine(settings)
     stack.push_async_callback(engine.dispose)
-    # Since the read path took turns (ReadEngine) it needs the settings; before, not.
-    takes_settings = len(inspect.signature(db.create_read_engine).parameters) > 1
-    read_engine = db.create_read_engine(engine, *([settings] if takes_settings else []))
+    read_engine = db.create_read_engine(engine, settings)
     client = Redis.from_url(
         settings.redis_url,
         socket_connect_timeout=settings.redis_timeout,

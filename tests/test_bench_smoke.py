@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench_script import run_bench_script
 from servers import PostgresServer, require_binary
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = [
     *("a", "b", "b-run", "c", "d", "d-no-origin", "d-no-access-line", "d-granian", "d-asyncio"),
     *(
@@ -50,15 +48,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Pat
     for tool in PostgresServer.TOOLS:
         require_binary(PostgresServer.tool_path(tool), "variant e runs on PostgreSQL")
     out = tmp_path_factory.mktemp("bench")
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    run_bench_script("run.py", "--smoke", "--out", str(out))
     return json.loads((out / "results.json").read_text()), out
 
 

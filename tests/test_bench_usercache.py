@@ -8,17 +8,14 @@ lookup); how fast each way is belongs to the benchmark, so nothing here asserts 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench_script import run_bench_script
 from servers import PostgresServer, RedisServer, require_binary
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 WAYS = ["memory", "redis", "postgres", "asyncpg"]
 
 
@@ -29,20 +26,11 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         require_binary(PostgresServer.tool_path(tool), "the user lookup runs on PostgreSQL")
     require_binary(RedisServer.tool_path("redis-server"), "the cached user is read from Redis")
     out = tmp_path_factory.mktemp("usercache")
-    done = subprocess.run(
-        [
-            *(sys.executable, str(ROOT / "bench" / "usercache.py"), "--smoke"),
-            *("--out", str(out / "usercache.json"), "--work", str(out / "work")),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    stdout = run_bench_script(
+        "usercache.py", "--smoke", "--out", str(out / "usercache.json"), "--work", str(out / "work")
     )
-    assert done.returncode == 0, f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     result: dict[str, Any] = json.loads((out / "usercache.json").read_text())
-    assert result["table"] in done.stdout
+    assert result["table"] in stdout
     return result
 
 
